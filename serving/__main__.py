@@ -1,0 +1,3 @@
+from serving.model_server import main
+
+main()
