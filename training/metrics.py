@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 Task = Literal["classification", "regression"]
@@ -47,7 +48,7 @@ def metric_key(display: str, task: Task) -> str:
     known = METRICS[task].get(display)
     if known:
         return known[0]
-    return "".join(c if c.isalnum() else "_" for c in display.lower()).strip("_")
+    return re.sub(r"[^a-z0-9]+", "_", display.lower()).strip("_")
 
 
 def higher_is_better(display: str, task: Task) -> bool:

@@ -53,7 +53,7 @@ def decide(
             return decision(True, "no champion yet")
         return decision(False, "no champion yet and promote_first is off")
     if champion is None or math.isnan(champion):
-        return decision(False, f"champion v{champion_version} has no holdout {metric} to compare with")
+        return decision(False, f"champion v{champion_version} has no {metric} to compare with")
     if higher_is_better:
         ok = candidate >= champion - margin
         relation = ">=" if ok else "<"
