@@ -400,7 +400,7 @@ template:
 
 {{- define "pm.trainer.configChecksum" -}}
 {{- $t := .Values.training -}}
-{{- list $t.data $t.target $t.task $t.ignore $t.models $t.folds $t.metric $t.tune $t.budgetMinutes $t.seed $t.experiment .Values.model.name $t.promotionMargin | toJson | sha256sum | trunc 16 -}}
+{{- list $t.data $t.target $t.task $t.ignore $t.models $t.folds $t.metric $t.tune $t.budgetMinutes $t.seed $t.experiment .Values.model.name $t.promotionMargin $t.trackingTimeout | toJson | sha256sum | trunc 16 -}}
 {{- end -}}
 
 {{- define "pm.trainer.container" -}}
