@@ -28,7 +28,11 @@ class TrackingSettings(BaseSettings):
     """Tracking server settings; flags or ``TRACKING_*`` variables."""
 
     model_config = SettingsConfigDict(
-        env_prefix="TRACKING_", cli_prog_name="mlops-tracking-server", cli_kebab_case=True, cli_hide_none_type=True
+        env_prefix="TRACKING_",
+        cli_prog_name="mlops-tracking-server",
+        cli_kebab_case=True,
+        cli_hide_none_type=True,
+        cli_implicit_flags=True,
     )
 
     backend_store_uri: SecretStr | None = Field(None, description="full store URI; overrides the DB_* settings")
