@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _on_sigterm)
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # one line per nested run otherwise
+    os.environ.setdefault("PYCARET_CUSTOM_LOGGING_PATH", os.devnull)  # not ./logs.log (read-only in pods)
     try:
         settings = load_settings(argv)
         train(settings)
