@@ -11,6 +11,7 @@ MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
 # Real public CSVs for the dataset tests (CI lays ../shared/datasets beside the clone).
 MLOPS_DATASETS_DIR ?= $(abspath ../shared/datasets)
 PYTEST_ARGS   ?=
+DEMO_STATE    ?= .state/demo
 DEMO_ARGS     ?=
 
 export TOOLS_DIR MINIO_VERSION MLOPS_DATASETS_DIR
@@ -32,10 +33,11 @@ tools:  ## PostgreSQL and a pinned MinIO server for the tests
 	bash tests/infra/tools.sh
 
 demo: venv  ## train on bundled real data, register, serve @champion and score over HTTP
-	$(VENV)/bin/python -m serving.demo $(DEMO_ARGS)
+	$(VENV)/bin/python -m serving.demo --state-dir $(DEMO_STATE) $(DEMO_ARGS)
 
-ui: venv  ## MLflow UI over the demo's state (.state/demo)
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/.state/demo/mlflow.db --port 5000
+ui: venv  ## MLflow UI over the demo's runs and models, at http://127.0.0.1:5000
+	$(VENV)/bin/python -m serving.tracking_server --port 5000 --workers 1 \
+	  --backend-store-uri sqlite:///$(abspath $(DEMO_STATE))/mlflow.db --artifacts-destination $(abspath $(DEMO_STATE))/artifacts
 
 test-core: venv tools  ## unit, integration and serving tests (no Docker needed)
 	$(VENV)/bin/pytest -m "not containers and not chart" $(PYTEST_ARGS)

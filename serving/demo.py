@@ -22,7 +22,8 @@ from serving.processes import ServiceFailed, free_port, process, wait_http
 from training.config import load_settings
 from training.data import load_dataset
 
-DEMO_TRAIN_ARGS = ["--models", "lr,rf,et,dt", "--folds", "5", "--experiment", "demo", "--model-name", "demo"]
+# Defaults for the demo's trainer, as environment so that flags after -- (or your TRAIN_*) override them.
+DEMO_TRAIN_ENV = {"TRAIN_MODELS": "lr,rf,et,dt", "TRAIN_EXPERIMENT": "demo", "TRAIN_MODEL_NAME": "demo"}
 ROWS_TO_SCORE = 5
 
 
@@ -32,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=5000, help="tracking server port (default: 5000)")
     parser.add_argument("train_args", nargs="*", help="extra trainer flags, after --")
     args = parser.parse_args(argv)
-    train_args = DEMO_TRAIN_ARGS + args.train_args
+    train_args = args.train_args
+    for name, value in DEMO_TRAIN_ENV.items():
+        os.environ.setdefault(name, value)
     state = args.state_dir.resolve()
     state.mkdir(parents=True, exist_ok=True)
     tracking_uri = f"http://127.0.0.1:{args.port}"
@@ -67,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                 url = f"http://127.0.0.1:{port}"
                 wait_http(f"{url}/ping", 180, server, model_log)
                 _show_predictions(url, settings)
-            _step(f"MLflow UI was at {tracking_uri}; browse this state again with: make ui")
+            _step(f"MLflow UI was at {tracking_uri}; browse it again with: make ui DEMO_STATE={args.state_dir}")
     except ServiceFailed as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
