@@ -5,6 +5,7 @@ value set."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -256,6 +257,21 @@ def test_scripts_in_the_configmap_are_the_chart_files(chart) -> None:
 
 # --- images, probes, security ----------------------------------------------------------------------
 
+DOCKERFILES = {"tracking-server": "mlops-tracking-server", "trainer": "mlops-train", "model-server": "mlops-serve"}
+
+
+@pytest.mark.parametrize("image,program", DOCKERFILES.items())
+def test_image_entrypoints_run_the_contracted_programs(image: str, program: str) -> None:
+    """The chart leaves `command` unset for these containers and relies on the image entrypoint."""
+    dockerfile = CHART.parents[1] / "docker" / f"{image}.Dockerfile"
+    entrypoints = [line for line in dockerfile.read_text().splitlines() if line.startswith("ENTRYPOINT")]
+    assert entrypoints, f"{dockerfile} has no ENTRYPOINT"
+    entry = json.loads(entrypoints[-1].removeprefix("ENTRYPOINT").strip())
+    assert entry[:3] == ["tini", "-g", "--"], entry
+    assert entry[-1] == program or f"exec {program} " in " ".join(entry), entry
+    assert re.search(r"^USER 10001(:10001)?$", dockerfile.read_text(), re.M), dockerfile
+
+
 
 def test_images_are_the_ones_make_images_builds(chart) -> None:
     docs, values, _ = chart
@@ -371,7 +387,7 @@ def test_tracking_server_settings(chart) -> None:
     pod = _tracking(docs, values)
     c = pod.container("tracking-server")
     env = env_of(c)
-    assert c["command"] == ["mlops-tracking-server"]
+    assert "command" not in c and "args" not in c  # the image's entrypoint: tini -> mlops-tracking-server
     assert env["TRACKING_PORT"]["value"] == "5000" and pod.ports()["http"] == 5000
     assert env["TRACKING_HOST"]["value"] == "0.0.0.0"
     deployment = of_kind(docs, "Deployment")[pod.name]
@@ -437,7 +453,7 @@ def test_training_job_and_cronjob_run_the_same(chart) -> None:
     spec = template["template"]["spec"]
     assert spec["restartPolicy"] == "Never"
     train = [c for c in spec.get("initContainers", []) + spec["containers"] if c["name"] == "train"][0]
-    assert train["command"] == ["mlops-train"]
+    assert "command" not in train and "args" not in train  # the image's entrypoint: tini -> mlops-train
     config_path = env_value(train, "TRAIN_CONFIG")
     mount = [m for m in train["volumeMounts"] if config_path.startswith(m["mountPath"] + "/")][0]
     volume = [v for v in spec["volumes"] if v["name"] == mount["name"]][0]
@@ -499,7 +515,7 @@ def test_model_server_serving(chart) -> None:
         return
     d = deployments[name]
     c = d["spec"]["template"]["spec"]["containers"][0]
-    assert c["command"] == ["mlops-serve"]
+    assert "command" not in c and "args" not in c  # the image's entrypoint: tini -> mlops-serve
     assert d["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
     assert c["readinessProbe"]["httpGet"]["path"] == "/ping"
     assert env_value(c, "SERVE_ALIAS") == ms["alias"]

@@ -408,7 +408,7 @@ template:
 - name: train
   image: {{ include "pm.image" (dict "ctx" . "image" "trainer") | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  command: ["mlops-train"]
+  # No command: the image's entrypoint (tini -> mlops-train) runs the training.
   {{- include "pm.containerSecurityContext" . | nindent 2 }}
   env:
     {{- include "pm.trackingClientEnv" . | nindent 4 }}
