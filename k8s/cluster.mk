@@ -1,0 +1,113 @@
+# Kubernetes targets: included from the root Makefile (`include k8s/cluster.mk`), next to
+# docker/images.mk (which builds the images and defines VERSION and IMAGE_PREFIX).
+#
+#   make up        kind cluster + `make images` + kind load + helm upgrade --install, wait until ready
+#   make train     a training Job from the CronJob template; waits, prints outcome and log tail
+#   make predict   in-cluster HTTP scoring of the release's sample rows (mlops-score in a pod)
+#   make e2e       up + train + predict + helm test
+#   make down      delete the kind cluster
+#
+# Knobs: CLUSTER, K8S_NAMESPACE, RELEASE, HELM_VALUES (extra -f/--set arguments), KUBECTL,
+# DOCKER, KIND_NODE_IMAGE, POSTGRES_IMAGE, HELM_TIMEOUT, TRAIN_TIMEOUT_SECONDS.
+# helm and kind are pinned and installed into $(TOOLS_DIR) by tests/infra/chart-tools.sh;
+# kubectl comes from PATH.
+
+CLUSTER_MK_DIR   := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+CLUSTER_ROOT     := $(abspath $(CLUSTER_MK_DIR)/..)
+CLUSTER          ?= pycaret-mlops
+K8S_NAMESPACE    ?= pycaret-mlops
+RELEASE          ?= mlops
+KUBECTL          ?= kubectl
+DOCKER           ?= docker
+HELM_VALUES      ?=
+HELM_TIMEOUT     ?= 45m
+TRAIN_TIMEOUT_SECONDS ?= 3600
+KIND_NODE_IMAGE  ?=
+# The chart's default (helm/pycaret-mlops/values.yaml postgresql.image); loaded into kind.
+POSTGRES_IMAGE   ?= postgres:17.7-trixie
+CHART_DIR        := $(CLUSTER_ROOT)/helm/pycaret-mlops
+CHART_TOOLS      := bash $(CLUSTER_ROOT)/tests/infra/chart-tools.sh
+
+# Same tag and names as docker/images.mk builds (it defines VERSION and IMAGE_PREFIX).
+IMAGE_PREFIX     ?= pycaret-mlops
+CLUSTER_IMAGE_TAG = $(or $(VERSION),$(shell sed -n 's/^version *= *"\([^"]*\)".*/\1/p' $(CLUSTER_ROOT)/pyproject.toml | head -n1)-$(shell git -C $(CLUSTER_ROOT) rev-parse --short=7 HEAD))
+CLUSTER_IMAGES    = $(foreach name,tracking-server trainer model-server minio,$(IMAGE_PREFIX)/$(name):$(CLUSTER_IMAGE_TAG))
+MODEL_SERVER_IMAGE = $(IMAGE_PREFIX)/model-server:$(CLUSTER_IMAGE_TAG)
+K = $(KUBECTL) --context kind-$(CLUSTER) -n $(K8S_NAMESPACE)
+
+.PHONY: up train predict e2e down helm-test cluster-tools
+
+cluster-tools:  ## pinned helm and kind in $(TOOLS_DIR)
+	@$(CHART_TOOLS) --cluster >/dev/null
+
+up: images cluster-tools  ## kind cluster, images loaded, helm upgrade --install, wait until ready
+	@set -euo pipefail; eval "$$($(CHART_TOOLS) --cluster)"; \
+	command -v $(KUBECTL) >/dev/null || { echo "up: kubectl not found (KUBECTL=$(KUBECTL))" >&2; exit 1; }; \
+	if ! "$$KIND" get clusters | grep -qx '$(CLUSTER)'; then \
+	  "$$KIND" create cluster --name '$(CLUSTER)' --config '$(CLUSTER_ROOT)/k8s/kind-config.yaml' --wait 180s \
+	    $(if $(KIND_NODE_IMAGE),--image '$(KIND_NODE_IMAGE)'); \
+	fi; \
+	$(DOCKER) image inspect '$(POSTGRES_IMAGE)' >/dev/null 2>&1 || $(DOCKER) pull '$(POSTGRES_IMAGE)'; \
+	for image in $(CLUSTER_IMAGES) '$(POSTGRES_IMAGE)'; do \
+	  echo "up: kind load docker-image $$image"; "$$KIND" load docker-image --name '$(CLUSTER)' "$$image"; \
+	done; \
+	sed 's/^  name: pycaret-mlops$$/  name: $(K8S_NAMESPACE)/' '$(CLUSTER_ROOT)/k8s/namespace.yaml' \
+	  | $(KUBECTL) --context kind-$(CLUSTER) apply -f -; \
+	"$$HELM" upgrade --install '$(RELEASE)' '$(CHART_DIR)' --kube-context kind-$(CLUSTER) -n '$(K8S_NAMESPACE)' \
+	  --set-string image.tag='$(CLUSTER_IMAGE_TAG)' \
+	  --set-string image.repositories.trackingServer='$(IMAGE_PREFIX)/tracking-server' \
+	  --set-string image.repositories.trainer='$(IMAGE_PREFIX)/trainer' \
+	  --set-string image.repositories.modelServer='$(IMAGE_PREFIX)/model-server' \
+	  --set-string image.repositories.minio='$(IMAGE_PREFIX)/minio' \
+	  --set-string postgresql.image.repository='$(firstword $(subst :, ,$(POSTGRES_IMAGE)))' \
+	  --set-string postgresql.image.tag='$(lastword $(subst :, ,$(POSTGRES_IMAGE)))' \
+	  $(HELM_VALUES) --wait=watcher --wait-for-jobs --timeout '$(HELM_TIMEOUT)'; \
+	$(K) rollout status deployment/'$(RELEASE)-tracking-server' --timeout=10m; \
+	if $(K) get deployment '$(RELEASE)-model-server' >/dev/null 2>&1; then \
+	  $(K) rollout status deployment/'$(RELEASE)-model-server' --timeout=20m; fi; \
+	$(K) get pods -o wide; \
+	echo "up: release $(RELEASE) ready in namespace $(K8S_NAMESPACE) of kind-$(CLUSTER)"
+
+train:  ## start a training Job from the CronJob template, wait, print the outcome and the log tail
+	@set -euo pipefail; job='$(RELEASE)-train-'$$(date +%Y%m%d-%H%M%S); \
+	$(K) create job --from=cronjob/'$(RELEASE)-train' "$$job"; \
+	echo "train: waiting for job/$$job (at most $(TRAIN_TIMEOUT_SECONDS)s)"; \
+	deadline=$$(( $$(date +%s) + $(TRAIN_TIMEOUT_SECONDS) )); result='timed out'; \
+	while [ "$$(date +%s)" -lt "$$deadline" ]; do \
+	  conditions=" $$($(K) get job "$$job" -o jsonpath='{range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}') "; \
+	  case "$$conditions" in *" Complete "*) result=succeeded; break;; *" Failed "*) result=failed; break;; esac; \
+	  sleep 10; \
+	done; \
+	$(K) logs "job/$$job" --all-containers --prefix --tail=40 || true; \
+	echo "train: job/$$job $$result"; \
+	[ "$$result" = succeeded ]; \
+	if $(K) get deployment '$(RELEASE)-model-server' >/dev/null 2>&1; then \
+	  $(K) rollout status deployment/'$(RELEASE)-model-server' --timeout=20m; fi
+
+predict:  ## score the release's sample rows in-cluster (mlops-score in a model-server image pod)
+	@set -euo pipefail; pod='$(RELEASE)-predict-'$$(date +%s); \
+	sed -e "s|@POD@|$$pod|g" -e 's|@RELEASE@|$(RELEASE)|g' -e 's|@IMAGE@|$(MODEL_SERVER_IMAGE)|g' \
+	  '$(CLUSTER_ROOT)/k8s/predict-pod.yaml' | $(K) apply -f -; \
+	phase=Pending; \
+	for _ in $$(seq 1 60); do \
+	  phase=$$($(K) get pod "$$pod" -o jsonpath='{.status.phase}'); \
+	  case "$$phase" in Succeeded|Failed) break;; esac; sleep 5; \
+	done; \
+	$(K) logs "$$pod" || true; \
+	$(K) delete pod "$$pod" --wait=false >/dev/null; \
+	echo "predict: pod $$pod $$phase"; \
+	[ "$$phase" = Succeeded ]
+
+helm-test: cluster-tools  ## helm test: tracking /health and a scored row on the model server
+	@set -euo pipefail; eval "$$($(CHART_TOOLS) --cluster)"; \
+	"$$HELM" test '$(RELEASE)' --kube-context kind-$(CLUSTER) -n '$(K8S_NAMESPACE)' --logs --timeout 10m
+
+e2e:  ## up + train + predict + helm test, in that order
+	$(MAKE) up
+	$(MAKE) train
+	$(MAKE) predict
+	$(MAKE) helm-test
+
+down: cluster-tools  ## delete the kind cluster (and with it every volume)
+	@set -euo pipefail; eval "$$($(CHART_TOOLS) --cluster)"; \
+	"$$KIND" delete cluster --name '$(CLUSTER)'
