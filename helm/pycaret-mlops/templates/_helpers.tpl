@@ -323,7 +323,7 @@ template:
     automountServiceAccountToken: false
     restartPolicy: Never
     enableServiceLinks: false
-    {{- include "pm.imagePullSecrets" . | nindent 4 }}
+    {{- with include "pm.imagePullSecrets" . | trim }}{{ . | nindent 4 }}{{- end }}
     {{- include "pm.podSecurityContext" (dict "uid" .Values.runAsUser) | nindent 4 }}
     {{- if $rollout }}
     initContainers:
@@ -415,7 +415,7 @@ template:
     - name: TRAIN_CONFIG
       value: /etc/pycaret-mlops/train/config.yaml
     {{- if hasPrefix "s3://" $t.data }}
-    {{- include "pm.s3.env" (dict "ctx" . "secret" $t.dataS3.existingSecret) | nindent 4 }}
+    {{- include "pm.s3.env" (dict "ctx" . "secret" $t.dataS3.existingSecret) | trim | nindent 4 }}
     {{- end }}
     {{- include "pm.cacheEnv" . | nindent 4 }}
     {{- with $t.extraEnv }}
