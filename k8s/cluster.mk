@@ -33,7 +33,7 @@ IMAGE_PREFIX     ?= pycaret-mlops
 CLUSTER_IMAGE_TAG = $(or $(VERSION),$(shell sed -n 's/^version *= *"\([^"]*\)".*/\1/p' $(CLUSTER_ROOT)/pyproject.toml | head -n1)-$(shell git -C $(CLUSTER_ROOT) rev-parse --short=7 HEAD))
 CLUSTER_IMAGES    = $(foreach name,tracking-server trainer model-server minio,$(IMAGE_PREFIX)/$(name):$(CLUSTER_IMAGE_TAG))
 MODEL_SERVER_IMAGE = $(IMAGE_PREFIX)/model-server:$(CLUSTER_IMAGE_TAG)
-K = $(KUBECTL) --context kind-$(CLUSTER) -n $(K8S_NAMESPACE)
+KUBECTL_NS = $(KUBECTL) --context kind-$(CLUSTER) -n $(K8S_NAMESPACE)
 
 .PHONY: up train predict e2e down helm-test cluster-tools
 
@@ -62,39 +62,39 @@ up: images cluster-tools  ## kind cluster, images loaded, helm upgrade --install
 	  --set-string postgresql.image.repository='$(firstword $(subst :, ,$(POSTGRES_IMAGE)))' \
 	  --set-string postgresql.image.tag='$(lastword $(subst :, ,$(POSTGRES_IMAGE)))' \
 	  $(HELM_VALUES) --wait=watcher --wait-for-jobs --timeout '$(HELM_TIMEOUT)'; \
-	$(K) rollout status deployment/'$(RELEASE)-tracking-server' --timeout=10m; \
-	if $(K) get deployment '$(RELEASE)-model-server' >/dev/null 2>&1; then \
-	  $(K) rollout status deployment/'$(RELEASE)-model-server' --timeout=20m; fi; \
-	$(K) get pods -o wide; \
+	$(KUBECTL_NS) rollout status deployment/'$(RELEASE)-tracking-server' --timeout=10m; \
+	if $(KUBECTL_NS) get deployment '$(RELEASE)-model-server' >/dev/null 2>&1; then \
+	  $(KUBECTL_NS) rollout status deployment/'$(RELEASE)-model-server' --timeout=20m; fi; \
+	$(KUBECTL_NS) get pods -o wide; \
 	echo "up: release $(RELEASE) ready in namespace $(K8S_NAMESPACE) of kind-$(CLUSTER)"
 
 train:  ## start a training Job from the CronJob template, wait, print the outcome and the log tail
 	@set -euo pipefail; job='$(RELEASE)-train-'$$(date +%Y%m%d-%H%M%S); \
-	$(K) create job --from=cronjob/'$(RELEASE)-train' "$$job"; \
+	$(KUBECTL_NS) create job --from=cronjob/'$(RELEASE)-train' "$$job"; \
 	echo "train: waiting for job/$$job (at most $(TRAIN_TIMEOUT_SECONDS)s)"; \
 	deadline=$$(( $$(date +%s) + $(TRAIN_TIMEOUT_SECONDS) )); result='timed out'; \
 	while [ "$$(date +%s)" -lt "$$deadline" ]; do \
-	  conditions=" $$($(K) get job "$$job" -o jsonpath='{range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}') "; \
+	  conditions=" $$($(KUBECTL_NS) get job "$$job" -o jsonpath='{range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}') "; \
 	  case "$$conditions" in *" Complete "*) result=succeeded; break;; *" Failed "*) result=failed; break;; esac; \
 	  sleep 10; \
 	done; \
-	$(K) logs "job/$$job" --all-containers --prefix --tail=40 || true; \
+	$(KUBECTL_NS) logs "job/$$job" --all-containers --prefix --tail=40 || true; \
 	echo "train: job/$$job $$result"; \
 	[ "$$result" = succeeded ]; \
-	if $(K) get deployment '$(RELEASE)-model-server' >/dev/null 2>&1; then \
-	  $(K) rollout status deployment/'$(RELEASE)-model-server' --timeout=20m; fi
+	if $(KUBECTL_NS) get deployment '$(RELEASE)-model-server' >/dev/null 2>&1; then \
+	  $(KUBECTL_NS) rollout status deployment/'$(RELEASE)-model-server' --timeout=20m; fi
 
 predict:  ## score the release's sample rows in-cluster (mlops-score in a model-server image pod)
 	@set -euo pipefail; pod='$(RELEASE)-predict-'$$(date +%s); \
 	sed -e "s|@POD@|$$pod|g" -e 's|@RELEASE@|$(RELEASE)|g' -e 's|@IMAGE@|$(MODEL_SERVER_IMAGE)|g' \
-	  '$(CLUSTER_ROOT)/k8s/predict-pod.yaml' | $(K) apply -f -; \
+	  '$(CLUSTER_ROOT)/k8s/predict-pod.yaml' | $(KUBECTL_NS) apply -f -; \
 	phase=Pending; \
 	for _ in $$(seq 1 60); do \
-	  phase=$$($(K) get pod "$$pod" -o jsonpath='{.status.phase}'); \
+	  phase=$$($(KUBECTL_NS) get pod "$$pod" -o jsonpath='{.status.phase}'); \
 	  case "$$phase" in Succeeded|Failed) break;; esac; sleep 5; \
 	done; \
-	$(K) logs "$$pod" || true; \
-	$(K) delete pod "$$pod" --wait=false >/dev/null; \
+	$(KUBECTL_NS) logs "$$pod" || true; \
+	$(KUBECTL_NS) delete pod "$$pod" --wait=false >/dev/null; \
 	echo "predict: pod $$pod $$phase"; \
 	[ "$$phase" = Succeeded ]
 
