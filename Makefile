@@ -16,10 +16,10 @@ DEMO_ARGS     ?=
 
 export TOOLS_DIR MINIO_VERSION MLOPS_DATASETS_DIR
 
-.PHONY: help venv tools demo ui test test-core lock
+.PHONY: help venv tools demo ui test test-core lint lock
 
 help:  ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 venv: $(VENV)/.installed  ## virtualenv with the locked dependencies
 
@@ -29,8 +29,9 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(VENV)/bin/pip install -q -c requirements.lock -e '.[pycaret,test]'
 	touch $@
 
-tools:  ## PostgreSQL and a pinned MinIO server for the tests
+tools:  ## PostgreSQL, a pinned MinIO server, helm and kubeconform with offline schemas
 	bash tests/infra/tools.sh
+	bash tests/infra/chart-tools.sh >/dev/null
 
 demo: venv  ## train on bundled real data, register, serve @champion and score over HTTP
 	$(VENV)/bin/python -m serving.demo --state-dir $(DEMO_STATE) $(DEMO_ARGS)
@@ -45,9 +46,14 @@ test-core: venv tools  ## unit, integration and serving tests (no Docker needed)
 test: venv tools  ## every test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+lint: lint-docker  ## hadolint on every Dockerfile
+
 lock:  ## re-resolve requirements.lock from pyproject.toml
 	$(VENV)/bin/pip install -q uv
 	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --no-header --annotation-style line -o requirements.lock.new
 	{ echo '# Exact versions for every install path (venv, images, CI). Regenerate with `make lock`.'; \
 	  cat requirements.lock.new; } > requirements.lock && rm requirements.lock.new
+
+include docker/images.mk
+include k8s/cluster.mk
