@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from training.errors import TrainingError
+from training.errors import ConfigError, TrainingError
 from training.metrics import Task
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,11 @@ def run(frame: pd.DataFrame, *, target: str, task: Task, metric: str, settings: 
             memory=False,
         )
 
+    available = sorted(exp.models().index)
+    unknown = [model for model in settings.models if model not in available]
+    if unknown:
+        raise ConfigError(f"unknown model ids for {task}: {', '.join(unknown)}; available: {', '.join(available)}")
+
     with _stage(f"compare_models ({', '.join(settings.models) or 'all'})"):
         best = exp.compare_models(
             include=settings.models or None,
@@ -60,7 +65,7 @@ def run(frame: pd.DataFrame, *, target: str, task: Task, metric: str, settings: 
             verbose=False,
         )
         leaderboard = exp.pull()
-    if best is None or best == [] or leaderboard.empty:
+    if best is None or isinstance(best, list) or leaderboard.empty:  # [] when every model failed
         raise TrainingError("no model could be trained; check the data and the model list")
     label = str(leaderboard.iloc[0]["Model"])
     log.info("best model: %s (CV %s %.4f)", label, metric, leaderboard.iloc[0][metric])

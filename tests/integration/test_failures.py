@@ -37,6 +37,7 @@ def assert_nothing_registered_and_run_failed(model_name: str, error: str) -> Non
         ("a,b,y\n" + "1,2,yes\n" * 40, ["--target", "y"], 3, "single class ('yes')"),
         ("a,b,y\n" + "1,2,0\n3,4,1\n" * 5, ["--target", "y"], 3, "too few rows to train: 10"),
         ("a,b,y\n" + "1,2,0\n3,4,1\n" * 20, ["--target", "y", "--metric", "rmse"], 2, "unknown metric 'rmse'"),
+        ("a,b,y\n" + "1,2,0\n3,4,1\n" * 20, ["--target", "y", "--models", "lr,xgb9"], 2, "unknown model ids for classification: xgb9; available: ada,"),
     ],
 )
 def test_bad_data(tracking_uri: str, tmp_path: Path, model_name: str, content, args: list[str], code: int, error: str) -> None:
