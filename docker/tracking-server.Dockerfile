@@ -11,10 +11,10 @@
 # TRACKING_METRICS_DIR. Works with a read-only root filesystem as long as /tmp is writable.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# ============================================================== builder
+# ============================================================== deps
 # Up to the venv creation this stage is the same as in trainer.Dockerfile and
 # model-server.Dockerfile, so the images share those layers.
-FROM ${PYTHON_IMAGE} AS builder
+FROM ${PYTHON_IMAGE} AS deps
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Optional extra CA certificates -> /opt/ca/extra.pem; /opt/ca/bundle.pem = system + extra.
 COPY docker/ca/ /tmp/extra-ca/
@@ -30,11 +30,11 @@ ENV PIP_CERT=/opt/ca/bundle.pem \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
-# tini (PID 1: forwards signals to the whole process group, reaps zombies); the static
-# binary is copied into the runtime stage, so that stage needs no apt.
+# tini (PID 1: forwards signals to the whole process group, reaps zombies; the static
+# binary is copied into the runtime stage) and libgomp1 (OpenMP runtime of LightGBM).
 # hadolint ignore=DL3008
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini libgomp1 \
  && rm -rf /var/lib/apt/lists/* \
  && python -m venv /opt/venv
 WORKDIR /src
@@ -51,25 +51,35 @@ RUN mkdir -p training serving \
  && for pkg in matplotlib numba numpy pandas pyarrow scipy sklearn statsmodels; do \
         if [ -d "$site/$pkg" ]; then find "$site/$pkg" -depth -type d -name tests -exec rm -rf {} +; fi; \
     done
-# 2) The project itself, built into a wheel and installed over the stub (deps unchanged).
+
+# ============================================================== project
+# 2) The project itself: a wheel (installed and checked here against the locked deps).
+FROM deps AS project
 COPY pyproject.toml README.m[d] ./
 COPY training/ training/
 COPY serving/ serving/
-RUN /opt/venv/bin/pip install --no-deps --force-reinstall -c requirements.lock . \
+RUN /opt/venv/bin/pip wheel --no-deps -c requirements.lock --wheel-dir /wheels . \
+ && /opt/venv/bin/pip install --no-deps --force-reinstall /wheels/*.whl \
  && /opt/venv/bin/pip check \
  && /opt/venv/bin/python -c "import serving.tracking_server, mlflow, psycopg2, boto3" \
  && rm -rf /src/build /src/*.egg-info
 
 # ============================================================== runtime
 FROM ${PYTHON_IMAGE}
-COPY --from=builder /opt/ca/extra.pem /tmp/extra-ca.pem
-COPY --from=builder /usr/bin/tini-static /usr/local/bin/tini
+COPY --from=deps /opt/ca/extra.pem /tmp/extra-ca.pem
+COPY --from=deps /usr/bin/tini-static /usr/local/bin/tini
 # Extra CA certificates join the system bundle; a numeric non-root user with HOME=/tmp.
 RUN cat /tmp/extra-ca.pem >> /etc/ssl/certs/ca-certificates.crt \
  && rm /tmp/extra-ca.pem \
  && groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin app
-COPY --from=builder /opt/venv /opt/venv
+# The locked dependencies: the big layer, rebuilt only when pyproject.toml or the lock change.
+COPY --from=deps /opt/venv /opt/venv
+# The project's wheel from the project stage, installed offline (no index, no build).
+COPY --from=project /wheels/ /tmp/wheels/
+RUN PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
+    /opt/venv/bin/pip install --no-index --no-deps --force-reinstall --no-cache-dir /tmp/wheels/*.whl \
+ && rm -rf /tmp/wheels
 ENV PATH=/opt/venv/bin:$PATH \
     VIRTUAL_ENV=/opt/venv \
     PYTHONUNBUFFERED=1 \
