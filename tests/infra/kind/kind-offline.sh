@@ -7,6 +7,8 @@
 #   runtime   Docker engine (tests/infra/docker.sh) + the runc-capfix runtime wrapper as
 #             Docker's default runtime when this host's capability bounding set needs it
 #             (reloads dockerd with SIGHUP only when /etc/docker/daemon.json changed)
+#   bins [NAME...]  build (or find cached) the Go binaries only: gotools kubernetes etcd
+#             coredns crictl local-path-provisioner (default: all)
 #   image     build whatever is missing, print the node image name on stdout
 #   up        runtime + image + `kind create cluster` (unless it exists), wait until Ready
 #   smoke     cluster checks: pod running, PVC bound, Service reachable from another pod
@@ -55,16 +57,26 @@ die() { log "error: $*"; exit 1; }
 
 mkdir -p "$CACHE"
 
-# timed NAME CMD...: run CMD, log and record how long it took.
+# timed NAME CMD...: run CMD (errexit stays in force inside it), log and record how long
+# it took; a step that fails is recorded by the EXIT trap.
+CURRENT_STEP="" STEP_T0=0 CLEANUP=""
+record_step() { # NAME STATUS
+  local dt=$(( $(date +%s) - STEP_T0 ))
+  log "step $1: ${dt}s${2:+ ($2)}"
+  printf '%s\t%s\t%ss\t%s\n' "$(date -u +%FT%TZ)" "$1" "$dt" "${2:-ok}" >>"$TIMINGS"
+}
+on_exit() {
+  local rc=$?
+  if [ -n "$CLEANUP" ]; then eval "$CLEANUP" || true; fi
+  if [ -n "$CURRENT_STEP" ]; then record_step "$CURRENT_STEP" "FAILED rc=$rc"; fi
+}
+trap on_exit EXIT
 timed() {
-  local name=$1 t0 rc=0
+  CURRENT_STEP=$1 STEP_T0=$(date +%s)
   shift
-  t0=$(date +%s)
-  "$@" || rc=$?
-  local dt=$(( $(date +%s) - t0 ))
-  log "step $name: ${dt}s$([ "$rc" = 0 ] || echo " (FAILED rc=$rc)")"
-  printf '%s\t%s\t%ss\trc=%s\n' "$(date -u +%FT%TZ)" "$name" "$dt" "$rc" >>"$TIMINGS"
-  return "$rc"
+  "$@"
+  record_step "$CURRENT_STEP" ""
+  CURRENT_STEP=""
 }
 
 hash_files() { # stable hash of the given files/dirs (content and relative names)
@@ -347,9 +359,8 @@ build_node_image() {
   log "preloading ${#PRELOAD[@]} images into the node's containerd"
   id=kind-offline-build-$$
   docker rm -f "$id" >/dev/null 2>&1 || true
-  docker run -d --name "$id" --entrypoint sleep --security-opt seccomp=unconfined "$base" infinity >/dev/null
-  # shellcheck disable=SC2064
-  trap "docker rm -f $id >/dev/null 2>&1 || true" EXIT
+  docker run -d --init --name "$id" --entrypoint sleep --security-opt seccomp=unconfined "$base" infinity >/dev/null
+  CLEANUP="docker rm -f $id >/dev/null 2>&1"
   docker exec "$id" bash -c 'nohup containerd >/tmp/containerd.log 2>&1 &'
   docker exec "$id" bash -c 'for i in $(seq 1 30); do ctr version >/dev/null 2>&1 && exit 0; sleep 1; done; cat /tmp/containerd.log; exit 1' \
     || die "containerd did not start in the build container"
@@ -368,18 +379,27 @@ build_node_image() {
     --change "LABEL $IMAGE_LABEL=$key" \
     "$id" "$NODE_IMAGE" >/dev/null
   docker rm -f "$id" >/dev/null
-  trap - EXIT
+  CLEANUP=""
   docker rmi "$base" >/dev/null 2>&1 || true
   log "node image $NODE_IMAGE built"
 }
 
+BIN_STEPS=(gotools:build_gotools kubernetes:build_k8s etcd:build_etcd coredns:build_coredns
+  crictl:build_crictl local-path-provisioner:build_lpp)
+
+build_bins() { # [NAME...]: the named binaries (default: all)
+  local s want
+  for s in "${BIN_STEPS[@]}"; do
+    if [ "$#" -gt 0 ]; then
+      for want in "$@"; do [ "$want" = "${s%%:*}" ] && timed "${s%%:*}" "${s#*:}"; done
+    else
+      timed "${s%%:*}" "${s#*:}"
+    fi
+  done
+}
+
 build_all() {
-  timed gotools build_gotools
-  timed kubernetes build_k8s
-  timed etcd build_etcd
-  timed coredns build_coredns
-  timed crictl build_crictl
-  timed local-path-provisioner build_lpp
+  build_bins
   timed component-images build_component_images
   timed node-image build_node_image
 }
@@ -402,29 +422,47 @@ cluster_up() {
   kubectl --context "$KUBE_CONTEXT" get nodes -o wide >&2
 }
 
+smoke_wait_done() { # POD: wait until it Succeeded (0) or Failed (1), at most 180 s
+  local phase i
+  for i in $(seq 1 90); do
+    phase=$("${K[@]}" get pod "$1" -o jsonpath='{.status.phase}' 2>/dev/null || true)
+    case "$phase" in Succeeded) return 0 ;; Failed) break ;; esac
+    sleep 2
+  done
+  log "smoke: pod $1 is ${phase:-missing}"
+  "${K[@]}" describe pod "$1" >&2 || true
+  "${K[@]}" logs "$1" >&2 || true
+  return 1
+}
+
+smoke_wait_ready() { # POD
+  "${K[@]}" wait --for=condition=Ready "pod/$1" --timeout=180s >&2 && return 0
+  "${K[@]}" describe pod "$1" >&2 || true
+  "${K[@]}" logs "$1" >&2 || true
+  return 1
+}
+
 smoke() {
-  kind_bin
-  local ns=kind-offline-smoke k=(kubectl --context "$KUBE_CONTEXT") out
+  local ns=kind-offline-smoke out
+  K=(kubectl --context "$KUBE_CONTEXT" -n "$ns")
   sed "s|@SMOKE_IMAGE@|$SMOKE_IMAGE|g" "$HERE/smoke.yaml" >"$CACHE/smoke.rendered.yaml"
-  "${k[@]}" delete namespace "$ns" --ignore-not-found --wait=true >&2
-  "${k[@]}" apply -f "$CACHE/smoke.rendered.yaml" >&2
-  "${k[@]}" -n "$ns" wait --for=condition=Ready pod/web --timeout=300s >&2
-  log "smoke: pod web Running, PVC $("${k[@]}" -n "$ns" get pvc data -o jsonpath='{.status.phase}')"
-  [ "$("${k[@]}" -n "$ns" get pvc data -o jsonpath='{.status.phase}')" = Bound ] || die "smoke: PVC not Bound"
-  "${k[@]}" -n "$ns" wait --for=jsonpath='{.status.phase}'=Succeeded pod/client --timeout=300s >&2 \
-    || { "${k[@]}" -n "$ns" logs client >&2 || true; die "smoke: client pod could not reach the Service"; }
-  log "smoke: client -> Service web: $("${k[@]}" -n "$ns" logs client)"
-  "${k[@]}" -n "$ns" wait --for=jsonpath='{.status.phase}'=Succeeded pod/privileged --timeout=300s >&2 \
-    || { "${k[@]}" -n "$ns" describe pod privileged >&2 || true; die "smoke: privileged pod failed"; }
-  log "smoke: privileged pod: $("${k[@]}" -n "$ns" logs privileged)"
-  # persistence: delete the pod, recreate it on the same PVC, expect 2 boots recorded
-  "${k[@]}" -n "$ns" delete pod web --wait=true >&2
-  "${k[@]}" -n "$ns" apply -f "$CACHE/smoke.rendered.yaml" >&2
-  "${k[@]}" -n "$ns" wait --for=condition=Ready pod/web --timeout=300s >&2
-  out=$("${k[@]}" -n "$ns" exec web -- smoke get http://web."$ns".svc.cluster.local:8080/ 30)
-  log "smoke: after pod restart: $out"
+  kubectl --context "$KUBE_CONTEXT" delete namespace "$ns" --ignore-not-found --wait=true >&2
+  kubectl --context "$KUBE_CONTEXT" apply -f "$CACHE/smoke.rendered.yaml" >&2
+  smoke_wait_ready web || die "smoke: pod web (on the PVC) not Ready"
+  [ "$("${K[@]}" get pvc data -o jsonpath='{.status.phase}')" = Bound ] || die "smoke: PVC data not Bound"
+  log "smoke: pod web Running on PVC data ($("${K[@]}" get pvc data -o jsonpath='{.spec.storageClassName} {.spec.volumeName}'))"
+  smoke_wait_done client || die "smoke: pod client could not reach Service web by its DNS name"
+  log "smoke: client -> http://web.$ns.svc.cluster.local:8080/: $("${K[@]}" logs client)"
+  smoke_wait_done privileged || die "smoke: privileged pod failed"
+  log "smoke: privileged pod: $("${K[@]}" logs privileged)"
+  # the PVC keeps data across pods: a new pod on it must see both boots
+  "${K[@]}" delete pod web --wait=true >&2
+  kubectl --context "$KUBE_CONTEXT" apply -f "$CACHE/smoke.rendered.yaml" >&2
+  smoke_wait_ready web || die "smoke: recreated pod web not Ready"
+  out=$("${K[@]}" exec web -- smoke get "http://web.$ns.svc.cluster.local:8080/" 30)
+  log "smoke: after the pod was recreated: $out"
   grep -q 'boots=2' <<<"$out" || die "smoke: PVC data not kept across the pod restart ($out)"
-  "${k[@]}" delete namespace "$ns" --wait=false >&2
+  kubectl --context "$KUBE_CONTEXT" delete namespace "$ns" --wait=false >&2
   log "smoke: all checks passed"
 }
 
@@ -433,6 +471,9 @@ case "$cmd" in
   runtime)
     timed runtime ensure_runtime
     timed privileged-container check_privileged ;;
+  bins)
+    shift
+    build_bins "$@" ;;
   image)
     build_all
     echo "$NODE_IMAGE" ;;

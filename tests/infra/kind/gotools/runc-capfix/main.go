@@ -9,6 +9,11 @@
 // start. Dropping the capabilities the kernel would never grant anyway is exactly what
 // a privileged container can have on such a host; nothing else in the spec changes.
 //
+// Without CAP_SYS_RESOURCE a process also cannot lower its oom_score_adj, and runc fails
+// with "can't get final child's PID from pipe: EOF" when the spec asks for a value below
+// the caller's (the kubelet asks -998 for pod sandboxes, -997 for critical pods). So on
+// `create`/`run` a process.oomScoreAdj below this process's own is raised to it.
+//
 // It rewrites:
 //   - `create` / `run`: <bundle>/config.json (bundle from --bundle/-b, default: cwd)
 //   - `exec`: the --process/-p file (docker exec --privileged, kubectl exec into a
@@ -103,8 +108,19 @@ func fix(args []string) error {
 	if err != nil || len(missing) == 0 {
 		return err
 	}
-	return rewrite(file, sub != "exec", missing)
+	minOOM := noOOMFloor
+	if missing["CAP_SYS_RESOURCE"] && sub != "exec" {
+		if data, err := os.ReadFile("/proc/self/oom_score_adj"); err == nil {
+			if v, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+				minOOM = v
+			}
+		}
+	}
+	return rewrite(file, sub != "exec", missing, minOOM)
 }
+
+// noOOMFloor: leave process.oomScoreAdj alone.
+const noOOMFloor = -1001
 
 func subcommand(args []string) (string, []string) {
 	for i := 0; i < len(args); i++ {
@@ -166,8 +182,9 @@ func missingCaps() (map[string]bool, error) {
 }
 
 // rewrite drops the missing capabilities from the capability sets in file (an OCI
-// config.json when spec is true, else a process.json), keeping every other field as is.
-func rewrite(file string, spec bool, missing map[string]bool) error {
+// config.json when spec is true, else a process.json) and raises process.oomScoreAdj to
+// minOOM, keeping every other field as is.
+func rewrite(file string, spec bool, missing map[string]bool, minOOM int) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -189,31 +206,40 @@ func rewrite(file string, spec bool, missing map[string]bool) error {
 			return fmt.Errorf("%s: process: %w", file, err)
 		}
 	}
-	raw, ok := process["capabilities"]
-	if !ok || string(raw) == "null" {
-		return nil
-	}
-	var caps map[string][]string
-	if err := json.Unmarshal(raw, &caps); err != nil {
-		return fmt.Errorf("%s: capabilities: %w", file, err)
-	}
 	changed := false
-	for set, list := range caps {
-		kept := list[:0:0]
-		for _, c := range list {
-			if missing[c] {
-				changed = true
-				continue
-			}
-			kept = append(kept, c)
+	if raw, ok := process["capabilities"]; ok && string(raw) != "null" {
+		var caps map[string][]string
+		if err := json.Unmarshal(raw, &caps); err != nil {
+			return fmt.Errorf("%s: capabilities: %w", file, err)
 		}
-		caps[set] = kept
+		capsChanged := false
+		for set, list := range caps {
+			kept := list[:0:0]
+			for _, c := range list {
+				if missing[c] {
+					capsChanged = true
+					continue
+				}
+				kept = append(kept, c)
+			}
+			caps[set] = kept
+		}
+		if capsChanged {
+			if process["capabilities"], err = json.Marshal(caps); err != nil {
+				return err
+			}
+			changed = true
+		}
+	}
+	if raw, ok := process["oomScoreAdj"]; ok && minOOM > noOOMFloor {
+		var v int
+		if err := json.Unmarshal(raw, &v); err == nil && v < minOOM {
+			process["oomScoreAdj"] = json.RawMessage(strconv.Itoa(minOOM))
+			changed = true
+		}
 	}
 	if !changed {
 		return nil
-	}
-	if process["capabilities"], err = json.Marshal(caps); err != nil {
-		return err
 	}
 	if spec {
 		if doc["process"], err = json.Marshal(process); err != nil {

@@ -33,7 +33,7 @@ func TestRewriteSpecKeepsOtherFields(t *testing.T) {
 	if err := os.WriteFile(file, []byte(spec), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := rewrite(file, true, map[string]bool{"CAP_SYS_RESOURCE": true}); err != nil {
+	if err := rewrite(file, true, map[string]bool{"CAP_SYS_RESOURCE": true}, noOOMFloor); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
@@ -64,7 +64,7 @@ func TestRewriteProcessFileAndNoop(t *testing.T) {
 	file := filepath.Join(dir, "process.json")
 	orig := `{"args":["ls"],"capabilities":{"bounding":["CAP_NET_ADMIN","CAP_SYS_RESOURCE"]}}`
 	os.WriteFile(file, []byte(orig), 0o600)
-	if err := rewrite(file, false, map[string]bool{"CAP_SYS_RESOURCE": true}); err != nil {
+	if err := rewrite(file, false, map[string]bool{"CAP_SYS_RESOURCE": true}, noOOMFloor); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(file)
@@ -73,11 +73,30 @@ func TestRewriteProcessFileAndNoop(t *testing.T) {
 	}
 	// nothing to drop: the file is left byte for byte
 	before, _ := os.ReadFile(file)
-	if err := rewrite(file, false, map[string]bool{"CAP_BPF": true}); err != nil {
+	if err := rewrite(file, false, map[string]bool{"CAP_BPF": true}, noOOMFloor); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := os.ReadFile(file)
 	if string(before) != string(after) {
 		t.Fatalf("rewritten without need: %s", after)
+	}
+}
+
+func TestRewriteRaisesOOMScoreAdj(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "config.json")
+	for _, tc := range []struct{ in, want string }{
+		{`{"process":{"oomScoreAdj":-998,"args":["/pause"]}}`, `{"process":{"args":["/pause"],"oomScoreAdj":0}}`},
+		{`{"process":{"oomScoreAdj":1000}}`, `{"process":{"oomScoreAdj":1000}}`},
+		{`{"process":{"args":["x"]}}`, `{"process":{"args":["x"]}}`},
+	} {
+		os.WriteFile(file, []byte(tc.in), 0o600)
+		if err := rewrite(file, true, map[string]bool{"CAP_SYS_RESOURCE": true}, 0); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(file)
+		if string(data) != tc.want {
+			t.Fatalf("%s: got %s, want %s", tc.in, data, tc.want)
+		}
 	}
 }
