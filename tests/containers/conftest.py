@@ -12,11 +12,9 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg2
 import pytest
-import requests
 
 from serving.processes import free_port
 from tests.containers import dockerctl
@@ -28,10 +26,6 @@ TRAIN_SECONDS = 900
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "containers: runs the real container images (needs Docker and `make images`)")
-
-
-def _fail_with(container: Container, message: str) -> None:
-    pytest.fail(f"{message}\n--- logs of {container.name} ---\n{container.logs()}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -139,13 +133,3 @@ def trained_model(images, container_tracking_uri) -> dict:
         "output": proc.stdout + proc.stderr,
         "seconds": time.monotonic() - started,
     }
-
-
-def post_invocations(url: str, body: dict | str, content_type: str = "application/json", timeout: float = 30):
-    data = body if isinstance(body, str) else __import__("json").dumps(body)
-    return requests.post(f"{url}/invocations", data=data, headers={"Content-Type": content_type}, timeout=timeout)
-
-
-@pytest.fixture
-def tmp_dir(tmp_path: Path) -> Path:
-    return tmp_path

@@ -131,3 +131,11 @@ def run_once(image: str, env: dict[str, str], *args: str, options: tuple[str, ..
         "run", "--rm", "--label", TEST_LABEL, "--network", "host", *options, *env_args(env), image, *args,
         check=False, timeout=timeout,
     )  # fmt: skip
+
+
+def post_invocations(url: str, body: dict | str, content_type: str = "application/json", timeout: float = 30):
+    """POST to a model server's /invocations (a dict is sent as JSON)."""
+    import requests
+
+    data = body if isinstance(body, str) else json.dumps(body)
+    return requests.post(f"{url}/invocations", data=data, headers={"Content-Type": content_type}, timeout=timeout)

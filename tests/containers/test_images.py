@@ -125,6 +125,6 @@ def test_missing_configuration_fails_with_one_clear_line(images: dict[str, str],
     if code is not None:
         assert proc.returncode == code
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one error line, got:\n" + "\n".join(lines)
+    assert len(lines) == 1, "expected one error line, got:\n" + "\n".join(lines)
     for word in words:
         assert word in lines[0], f"{word!r} not in {lines[0]!r}"

@@ -16,7 +16,7 @@ import requests
 
 from serving.processes import free_port
 from tests.containers import dockerctl
-from tests.containers.conftest import post_invocations
+from tests.containers.dockerctl import post_invocations
 
 pytestmark = pytest.mark.containers
 
@@ -166,7 +166,7 @@ def test_minio_serves_s3_and_keeps_objects_across_restarts(images, minio_volume)
         "MINIO_ADDRESS": f"127.0.0.1:{port}",
         "MINIO_CONSOLE_ADDRESS": f"127.0.0.1:{console}",
     }
-    options = ("-v", f"{minio_volume}:/data", "--health-interval", "1s")
+    options = ("-v", f"{minio_volume}:/data", "--read-only", "--tmpfs", "/tmp", "--health-interval", "1s")
     s3 = boto3.client(
         "s3",
         endpoint_url=f"http://127.0.0.1:{port}",
