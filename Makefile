@@ -43,7 +43,7 @@ ui: venv  ## MLflow UI over the demo's runs and models, at http://127.0.0.1:5000
 test-core: venv tools  ## unit, integration and serving tests (no Docker needed)
 	$(VENV)/bin/pytest -m "not containers and not chart" $(PYTEST_ARGS)
 
-test: venv tools  ## every test
+test: venv tools images  ## every test, the container tests on freshly built images
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: lint-docker  ## hadolint on every Dockerfile
