@@ -106,8 +106,8 @@ EXPOSE 8080
 # /ping answers 200 once the model is loaded; the first start downloads and loads it.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/ping' % os.environ.get('SERVE_PORT', '8080'), timeout=4)"]
-# In a container a local MLflow store would vanish with it: require a tracking server.
-ENTRYPOINT ["tini", "-g", "--", "/bin/sh", "-c", "case \"${1:-}\" in -h|--help) ;; *) if [ -z \"${MLFLOW_TRACKING_URI:-}\" ]; then echo 'mlops-serve: error: MLFLOW_TRACKING_URI is not set (the model server loads models:/<name>@<alias> from there), e.g. http://tracking-server:5000' >&2; exit 2; fi;; esac; exec mlops-serve \"$@\"", "mlops-serve"]
+# mlops-serve refuses to start without MLFLOW_TRACKING_URI: a local store would vanish with the container.
+ENTRYPOINT ["tini", "-g", "--", "mlops-serve"]
 CMD []
 ARG PYTHON_IMAGE
 ARG VERSION=dev

@@ -101,8 +101,8 @@ USER 10001:10001
 WORKDIR /tmp
 # A batch job: it finishes instead of serving, so there is nothing to health-check.
 HEALTHCHECK NONE
-# In a container a local MLflow store would vanish with it: require a tracking server.
-ENTRYPOINT ["tini", "-g", "--", "/bin/sh", "-c", "case \"${1:-}\" in -h|--help) ;; *) if [ -z \"${MLFLOW_TRACKING_URI:-}\" ]; then echo 'mlops-train: error: MLFLOW_TRACKING_URI is not set (the trainer logs and registers models there), e.g. http://tracking-server:5000' >&2; exit 2; fi;; esac; exec mlops-train \"$@\"", "mlops-train"]
+# mlops-train refuses to start without MLFLOW_TRACKING_URI: a local store would vanish with the container.
+ENTRYPOINT ["tini", "-g", "--", "mlops-train"]
 CMD []
 ARG PYTHON_IMAGE
 ARG VERSION=dev

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -83,12 +84,19 @@ def serve_command(settings: ServeSettings, model_uri: str) -> list[str]:
     ]  # fmt: skip
 
 
+def _exit_config_error(message: str) -> NoReturn:
+    print(f"mlops-serve: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
         settings = parse(ServeSettings, argv)
     except InvalidSettings as exc:
-        raise SystemExit(f"error: {exc}") from None
+        _exit_config_error(str(exc))
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        _exit_config_error("MLFLOW_TRACKING_URI is not set; point it at the tracking server, e.g. http://127.0.0.1:5000")
     client = MlflowClient()
     version = resolve_version(client, settings.model_name, settings.alias, settings.wait_timeout)
     model_uri = f"models:/{settings.model_name}/{version}"

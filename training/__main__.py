@@ -24,6 +24,7 @@ from training.errors import ConfigError, Interrupted, TrainingError
 from training.metrics import higher_is_better, metric_key, resolve_metric
 
 log = logging.getLogger("training")
+EXAMPLE_URI = "http://127.0.0.1:5000"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYCARET_CUSTOM_LOGGING_PATH", os.devnull)  # not ./logs.log (read-only in pods)
     try:
         settings = load_settings(argv)
+        if not os.environ.get("MLFLOW_TRACKING_URI"):
+            raise ConfigError(f"MLFLOW_TRACKING_URI is not set; point it at the tracking server, e.g. {EXAMPLE_URI}")
         train(settings)
     except TrainingError as exc:
         log.error("training failed: %s", exc)

@@ -109,8 +109,8 @@ MISSING_CONFIG = {
     # image: (environment, exit code, words the one error line must contain)
     "tracking-server": ({}, None, ["error:", "TRACKING_ARTIFACTS_DESTINATION"]),
     "tracking-server-db": ({"TRACKING_ARTIFACTS_DESTINATION": "s3://b"}, None, ["error:", "TRACKING_DB_HOST"]),
-    "trainer": ({}, 2, ["error:", "MLFLOW_TRACKING_URI"]),
-    "model-server": ({}, 2, ["error:", "MLFLOW_TRACKING_URI"]),
+    "trainer": ({}, 2, ["training failed:", "MLFLOW_TRACKING_URI is not set"]),
+    "model-server": ({"SERVE_MODEL_NAME": "m"}, 2, ["error:", "MLFLOW_TRACKING_URI is not set"]),
     "model-server-name": ({"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}, None, ["error:", "SERVE_MODEL_NAME"]),
     "minio": ({}, 64, ["error:", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"]),
 }

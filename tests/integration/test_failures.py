@@ -98,3 +98,9 @@ def test_sigterm_marks_the_run_failed(tracking_uri: str, model_name: str) -> Non
     assert proc.returncode == 143, output
     assert "terminated by SIGTERM" in output
     assert_nothing_registered_and_run_failed(model_name, "Interrupted")
+
+
+def test_tracking_uri_is_required(monkeypatch: pytest.MonkeyPatch, caplog, model_name: str) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert train(model_name) == 2
+    assert "MLFLOW_TRACKING_URI is not set" in caplog.text
