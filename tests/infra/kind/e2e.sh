@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The whole stack on the offline kind cluster (for `make e2e` / .ci/run):
+#   1. cluster up (kind-offline.sh up) and its smoke checks
+#   2. make up       images, kind load, helm upgrade --install (k8s/cluster.mk)
+#   3. make train    a training Job from the CronJob, waited for
+#   4. make predict  in-cluster scoring
+#   5. make helm-test
+#   6. PostgreSQL and MinIO pods deleted and recreated; runs, registered model versions,
+#      aliases, artifact listings and the MLmodel files (read back from MinIO) must be the
+#      same as before, and in-cluster scoring must still work.
+# PostgreSQL: the chart's default image (postgres:17.7-trixie) comes from a registry this
+# machine cannot reach; unless POSTGRES_IMAGE is set or that image is present locally, a
+# stand-in is built (images/postgres-standin.Dockerfile: Debian's PostgreSQL 15).
+#
+# Environment: CLUSTER, K8S_NAMESPACE, RELEASE (as k8s/cluster.mk), POSTGRES_IMAGE,
+# KIND_SMOKE=0 to skip the cluster checks, E2E_KEEP=1 to keep the cluster afterwards
+# (default: kept; `kind-offline.sh down` deletes it), plus kind-offline.sh's variables.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+CLUSTER=${CLUSTER:-pycaret-mlops}
+K8S_NAMESPACE=${K8S_NAMESPACE:-pycaret-mlops}
+RELEASE=${RELEASE:-mlops}
+export KIND_CLUSTER=$CLUSTER TOOLS_DIR=${TOOLS_DIR:-$HOME/.cache/pycaret-mlops/tools}
+K=(kubectl --context "kind-$CLUSTER" -n "$K8S_NAMESPACE")
+MAKE_ARGS=(CLUSTER="$CLUSTER" K8S_NAMESPACE="$K8S_NAMESPACE" RELEASE="$RELEASE")
+
+log() { printf 'e2e: %s\n' "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+T0=$(date +%s)
+phase() { log "---- $* ($(( $(date +%s) - T0 ))s)"; }
+
+phase "cluster"
+NODE_IMAGE=$(bash "$HERE/kind-offline.sh" up | tail -n1)
+[ "${KIND_SMOKE:-1}" = 0 ] || bash "$HERE/kind-offline.sh" smoke
+
+phase "postgres image"
+if [ -z "${POSTGRES_IMAGE:-}" ]; then
+  default_pg=postgres:17.7-trixie
+  if docker image inspect "$default_pg" >/dev/null 2>&1; then
+    POSTGRES_IMAGE=$default_pg
+  else
+    POSTGRES_IMAGE=localhost/kind-offline/postgres:15-bookworm
+    bash "$ROOT/tests/infra/base-images.sh" >/dev/null
+    log "$default_pg is not available here; building the stand-in $POSTGRES_IMAGE"
+    nice -n 19 docker build --network host -q -t "$POSTGRES_IMAGE" \
+      -f "$HERE/images/postgres-standin.Dockerfile" "$HERE/images" >/dev/null
+  fi
+fi
+MAKE_ARGS+=(POSTGRES_IMAGE="$POSTGRES_IMAGE" KIND_NODE_IMAGE="$NODE_IMAGE")
+
+phase "make up"
+make -C "$ROOT" up "${MAKE_ARGS[@]}"
+phase "make train"
+make -C "$ROOT" train "${MAKE_ARGS[@]}"
+phase "make predict"
+make -C "$ROOT" predict "${MAKE_ARGS[@]}"
+phase "make helm-test"
+make -C "$ROOT" helm-test "${MAKE_ARGS[@]}"
+
+phase "persistence across PostgreSQL and MinIO restarts"
+auth_secret=$("${K[@]}" get secret "$RELEASE-auth" -o name 2>/dev/null || true)
+state() {
+  local env=(MLFLOW_TRACKING_URI=http://127.0.0.1:5000)
+  if [ -n "$auth_secret" ]; then
+    env+=("MLFLOW_TRACKING_USERNAME=$("${K[@]}" get "$auth_secret" -o jsonpath='{.data.admin-username}' | base64 -d)")
+    env+=("MLFLOW_TRACKING_PASSWORD=$("${K[@]}" get "$auth_secret" -o jsonpath='{.data.admin-password}' | base64 -d)")
+  fi
+  "${K[@]}" exec -i "deploy/$RELEASE-tracking-server" -c tracking-server -- \
+    env "${env[@]}" HOME=/tmp python - <"$HERE/e2e-state.py"
+}
+before=$(state) || die "could not read the tracking server's state"
+log "state before: $before"
+python3 - "$before" <<'PY' || die "nothing to compare: the training left no run, model version or artifact"
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["runs"] and s["models"] and s["artifacts"] and s["mlmodel_sha256"], s
+PY
+for component in postgresql minio; do
+  sts=$("${K[@]}" get statefulset -l "app.kubernetes.io/component=$component" -o name | head -n1)
+  [ -n "$sts" ] || die "no $component StatefulSet in $K8S_NAMESPACE"
+  log "deleting the pods of $sts"
+  "${K[@]}" delete pod -l "app.kubernetes.io/component=$component" --wait=true
+  "${K[@]}" rollout status "$sts" --timeout=10m
+done
+"${K[@]}" rollout status "deploy/$RELEASE-tracking-server" --timeout=10m
+after=""
+for _ in $(seq 1 30); do   # the tracking server reconnects to the new database pod
+  after=$(state 2>/dev/null) && break
+  sleep 10
+done
+[ -n "$after" ] || die "the tracking server did not answer after the restarts"
+log "state after:  $after"
+[ "$before" = "$after" ] || die "state changed across the restarts"
+phase "make predict after the restarts"
+make -C "$ROOT" predict "${MAKE_ARGS[@]}"
+phase "done: e2e passed"
