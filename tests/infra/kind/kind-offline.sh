@@ -27,6 +27,8 @@
 #   KIND_RUNTIME_WRAPPER  auto (default: only when the bounding set lacks a capability),
 #                  always, never
 #   KIND_WAIT      kind create --wait (default 10m)
+#   KIND_NODE_IMAGE  use this (local) node image as is and build nothing: e.g. one made
+#                  elsewhere and brought over with docker save / docker load
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -324,7 +326,7 @@ build_component_images() {
 node_key() { # everything the node image is made of
   {
     echo "$KIND_VERSION ${K8S_DIR##*/} ${ETCD_DIR##*/} ${COREDNS_DIR##*/} ${CRICTL_DIR##*/} ${LPP_DIR##*/} ${GOTOOLS_DIR##*/}"
-    hash_files node images versions.env
+    hash_files node images/kube-proxy.Dockerfile versions.env
     docker image inspect --format '{{.Id}}' debian:bookworm-slim 2>/dev/null || true
   } | sha256sum | cut -c1-12
 }
@@ -399,6 +401,12 @@ build_bins() { # [NAME...]: the named binaries (default: all)
 }
 
 build_all() {
+  if [ -n "${KIND_NODE_IMAGE:-}" ]; then
+    docker image inspect "$KIND_NODE_IMAGE" >/dev/null 2>&1 || die "KIND_NODE_IMAGE=$KIND_NODE_IMAGE is not a local image"
+    log "using KIND_NODE_IMAGE=$KIND_NODE_IMAGE; nothing to build"
+    NODE_IMAGE=$KIND_NODE_IMAGE
+    return 0
+  fi
   build_bins
   timed component-images build_component_images
   timed node-image build_node_image
@@ -410,7 +418,10 @@ cluster_exists() { "$KIND" get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"; 
 cluster_up() {
   kind_bin
   if cluster_exists; then
-    log "cluster $KIND_CLUSTER exists"
+    local running
+    running=$(docker inspect --format '{{.Config.Image}}' "$KIND_CLUSTER-control-plane" 2>/dev/null || true)
+    log "cluster $KIND_CLUSTER exists (node image $running)"
+    [ "$running" = "$NODE_IMAGE" ] || log "warning: the cluster runs $running, not the current $NODE_IMAGE; \`$0 down\` and up again to use it"
     docker start "$KIND_CLUSTER-control-plane" >/dev/null 2>&1 || true
   else
     log "kind create cluster --name $KIND_CLUSTER --image $NODE_IMAGE --config $KIND_CONFIG"
@@ -490,7 +501,7 @@ case "$cmd" in
     echo "KIND_CLUSTER=$KIND_CLUSTER"
     echo "KIND_CONFIG=$KIND_CONFIG"
     echo "KUBE_CONTEXT=$KUBE_CONTEXT"
-    n=$(node_image_name)
+    n=${KIND_NODE_IMAGE:-$(node_image_name)}
     if docker image inspect "$n" >/dev/null 2>&1; then echo "KIND_NODE_IMAGE=$n"; fi ;;
   down)
     kind_bin
