@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             _step(f"tracking server starting at {tracking_uri} (log: {logs / 'tracking-server.log'})")
             wait_http(f"{tracking_uri}/health", 120, tracking, logs / "tracking-server.log")
 
-            _step("training: mlops-train " + " ".join(train_args))
+            defaults = " ".join(f"{name}={os.environ[name]}" for name in DEMO_TRAIN_ENV)
+            _step(f"training: {defaults} mlops-train {' '.join(train_args)}".rstrip())
             trained = subprocess.run([sys.executable, "-m", "training", *train_args], env={**os.environ, **env})
             if trained.returncode != 0:
                 print(f"demo: training failed (exit {trained.returncode})", file=sys.stderr)
