@@ -12,9 +12,10 @@
 # machine cannot reach; unless POSTGRES_IMAGE is set or that image is present locally, a
 # stand-in is built (images/postgres-standin.Dockerfile: Debian's PostgreSQL 15).
 #
-# Environment: CLUSTER, K8S_NAMESPACE, RELEASE (as k8s/cluster.mk), POSTGRES_IMAGE,
-# KIND_SMOKE=0 to skip the cluster checks, E2E_KEEP=1 to keep the cluster afterwards
-# (default: kept; `kind-offline.sh down` deletes it), plus kind-offline.sh's variables.
+# Environment: CLUSTER, K8S_NAMESPACE, RELEASE, VERSION (as k8s/cluster.mk), POSTGRES_IMAGE,
+# KIND_SMOKE=0 to skip the cluster checks, E2E_FROM=train|predict to start later on an
+# installed release, plus kind-offline.sh's variables. The cluster is kept afterwards
+# (`kind-offline.sh down` deletes it).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +25,10 @@ K8S_NAMESPACE=${K8S_NAMESPACE:-pycaret-mlops}
 RELEASE=${RELEASE:-mlops}
 export KIND_CLUSTER=$CLUSTER TOOLS_DIR=${TOOLS_DIR:-$HOME/.cache/pycaret-mlops/tools}
 K=(kubectl --context "kind-$CLUSTER" -n "$K8S_NAMESPACE")
-MAKE_ARGS=(CLUSTER="$CLUSTER" K8S_NAMESPACE="$K8S_NAMESPACE" RELEASE="$RELEASE")
+# One image tag for the whole run: the Makefiles derive it from HEAD, and a commit landing
+# while e2e runs must not make `make predict` ask for images that were never built.
+VERSION=${VERSION:-$(sed -n 's/^version *= *"\([^"]*\)".*/\1/p' "$ROOT/pyproject.toml" | head -n1)-$(git -C "$ROOT" rev-parse --short=7 HEAD)}
+MAKE_ARGS=(CLUSTER="$CLUSTER" K8S_NAMESPACE="$K8S_NAMESPACE" RELEASE="$RELEASE" VERSION="$VERSION")
 
 log() { printf 'e2e: %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
@@ -50,10 +54,14 @@ if [ -z "${POSTGRES_IMAGE:-}" ]; then
 fi
 MAKE_ARGS+=(POSTGRES_IMAGE="$POSTGRES_IMAGE" KIND_NODE_IMAGE="$NODE_IMAGE")
 
-phase "make up"
-make -C "$ROOT" up "${MAKE_ARGS[@]}"
-phase "make train"
-make -C "$ROOT" train "${MAKE_ARGS[@]}"
+if [ "${E2E_FROM:-up}" = up ]; then
+  phase "make up (images $VERSION)"
+  make -C "$ROOT" up "${MAKE_ARGS[@]}"
+fi
+case "${E2E_FROM:-up}" in up|train)
+  phase "make train"
+  make -C "$ROOT" train "${MAKE_ARGS[@]}" ;;
+esac
 phase "make predict"
 make -C "$ROOT" predict "${MAKE_ARGS[@]}"
 phase "make helm-test"
