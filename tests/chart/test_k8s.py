@@ -209,10 +209,16 @@ def test_defaults_agree_with_the_chart() -> None:
 
 
 def test_e2e_runs_the_steps_in_order(dry_run: dict[str, str]) -> None:
-    text = dry_run["e2e"]
-    positions = [text.index(marker) for marker in (
-        "upgrade --install", "create job --from=cronjob/", "predict-pod.yaml", '"$HELM" test')]
+    assert "bash tests/infra/kind/e2e.sh" in dry_run["e2e"]
+    assert "VERSION='0.1.0-" in dry_run["e2e"]  # one image tag for every step of the run
+    script = (REPO / "tests" / "infra" / "kind" / "e2e.sh").read_text()
+    steps = ['make -C "$ROOT" up', 'make -C "$ROOT" train', 'make -C "$ROOT" predict',
+             'make -C "$ROOT" helm-test', "delete pod -l", '[ "$before" = "$after" ]']
+    positions = [script.index(step) for step in steps]
     assert positions == sorted(positions), positions
+    for target, marker in (("up", "upgrade --install"), ("train", "create job --from=cronjob/"),
+                           ("predict", "predict-pod.yaml"), ("helm-test", '"$HELM" test')):
+        assert marker in dry_run[target], target
     assert "--logs" in dry_run["helm-test"]
     assert "delete cluster --name 'pycaret-mlops'" in dry_run["down"]
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole stack on the offline kind cluster (for `make e2e` / .ci/run):
-#   1. cluster up (kind-offline.sh up) and its smoke checks
+#   1. cluster up (kind-offline.sh up) and its smoke checks; with KIND_OFFLINE=0, kind's own
+#      node image through `make up` instead
 #   2. make up       images, kind load, helm upgrade --install (k8s/cluster.mk)
 #   3. make train    a training Job from the CronJob, waited for
 #   4. make predict  in-cluster scoring
@@ -36,8 +37,14 @@ T0=$(date +%s)
 phase() { log "---- $* ($(( $(date +%s) - T0 ))s)"; }
 
 phase "cluster"
-NODE_IMAGE=$(bash "$HERE/kind-offline.sh" up | tail -n1)
-[ "${KIND_SMOKE:-1}" = 0 ] || bash "$HERE/kind-offline.sh" smoke
+# KIND_OFFLINE=1: no registry (this project's CI machine): assemble the node image here.
+# KIND_OFFLINE=0: kind's own node image (or KIND_NODE_IMAGE), created by `make up`.
+if [ "${KIND_OFFLINE:-1}" = 1 ]; then
+  NODE_IMAGE=$(bash "$HERE/kind-offline.sh" up | tail -n1)
+  [ "${KIND_SMOKE:-1}" = 0 ] || bash "$HERE/kind-offline.sh" smoke
+else
+  NODE_IMAGE=${KIND_NODE_IMAGE:-}
+fi
 
 phase "postgres image"
 if [ -z "${POSTGRES_IMAGE:-}" ]; then
@@ -52,7 +59,8 @@ if [ -z "${POSTGRES_IMAGE:-}" ]; then
       -f "$HERE/images/postgres-standin.Dockerfile" "$HERE/images" >/dev/null
   fi
 fi
-MAKE_ARGS+=(POSTGRES_IMAGE="$POSTGRES_IMAGE" KIND_NODE_IMAGE="$NODE_IMAGE")
+MAKE_ARGS+=(POSTGRES_IMAGE="$POSTGRES_IMAGE")
+[ -z "$NODE_IMAGE" ] || MAKE_ARGS+=(KIND_NODE_IMAGE="$NODE_IMAGE")
 
 if [ "${E2E_FROM:-up}" = up ]; then
   phase "make up (images $VERSION)"
