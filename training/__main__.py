@@ -17,6 +17,7 @@ from types import FrameType
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from training import data, experiment, registry, tracking
 from training.config import TrainSettings, load_settings
@@ -42,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingError as exc:
         log.error("training failed: %s", exc)
         return exc.exit_code
+    except MlflowException as exc:  # before a run exists, e.g. a deleted experiment or no permission
+        log.error("training failed: tracking server refused: %s", exc.message)
+        return 1
     except Interrupted:
         log.error("training terminated by SIGTERM; the run is marked FAILED and the registry is unchanged")
         return Interrupted.exit_code
