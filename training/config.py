@@ -6,7 +6,7 @@ Precedence is flag > environment > YAML file (``--config`` / ``TRAIN_CONFIG``) >
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import (
