@@ -1,4 +1,5 @@
-"""A minimal fake Kubernetes API server for `helm template --dry-run=server`: discovery for the
+"""Small recording HTTP servers for the chart tests, and on top of one a minimal fake Kubernetes
+API server for `helm template --dry-run=server`: discovery for the
 kinds the chart renders, and GET of Secrets from an in-memory store. Enough for helm's
 `lookup`, so that the "generate once, keep on upgrade" Secrets can be tested without a cluster."""
 
@@ -22,23 +23,32 @@ GROUPS = {
 }
 
 
-class FakeApiServer:
+class FakeServer:
+    """Records requests; `routes[(method, path)]` -> (status, json body) or a callable taking the
+    request; anything else is answered by `fallback`."""
+
     def __init__(self) -> None:
-        self.secrets: dict[tuple[str, str], dict] = {}  # (namespace, name) -> Secret
-        self.requests: list[str] = []
+        self.requests: list[dict] = []
+        self.routes: dict[tuple[str, str], object] = {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0].rstrip("/")
-                fake.requests.append(path)
-                status, body = fake.answer(path)
-                data = json.dumps(body).encode()
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = self.path.split("?")[0]
+                fake.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
+                                      "body": json.loads(body) if body else None})
+                route = fake.routes.get((self.command, path), fake.fallback)
+                status, answer = route(fake.requests[-1]) if callable(route) else route
+                data = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = _handle
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -47,9 +57,28 @@ class FakeApiServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
+    @property
+    def paths(self) -> list[str]:
+        """Request paths, without query string or trailing slash, in order."""
+        return [r["path"].split("?")[0].rstrip("/") for r in self.requests]
+
+    def fallback(self, request: dict) -> tuple[int, object]:
+        return 404, {"error_code": "RESOURCE_DOES_NOT_EXIST"}
+
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class FakeApiServer(FakeServer):
+    """Discovery for the chart's kinds and GET of Secrets from `secrets`, for helm's `lookup`."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[tuple[str, str], dict] = {}  # (namespace, name) -> Secret
+        super().__init__()
+
+    def fallback(self, request: dict) -> tuple[int, dict]:
+        return self.answer(request["path"].split("?")[0].rstrip("/"))
 
     def kubeconfig(self, path: Path, namespace: str) -> Path:
         path.write_text(json.dumps({

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import configparser
 import importlib.util
-import json
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,7 @@ import sqlalchemy
 
 from tests import services
 from tests.chart.conftest import CHART, RELEASE, render
+from tests.chart.fake_apiserver import FakeServer
 from tests.chart.manifests import env_value, pod_templates
 
 FILES = CHART / "files"
@@ -36,44 +34,6 @@ def run_script(name: str, env: dict[str, str], timeout: float = 120) -> subproce
 
 
 # --- fake HTTP servers ----------------------------------------------------------------------------
-
-
-class FakeServer:
-    """Records requests; `routes[(method, path)]` -> (status, json body) or a callable."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.routes: dict[tuple[str, str], object] = {}
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                path = self.path.split("?")[0]
-                fake.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
-                                      "body": json.loads(body) if body else None})
-                route = fake.routes.get((self.command, path), (404, {"error_code": "RESOURCE_DOES_NOT_EXIST"}))
-                status, answer = route(fake.requests[-1]) if callable(route) else route
-                data = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = _handle
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

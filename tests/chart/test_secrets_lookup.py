@@ -49,7 +49,7 @@ def test_secrets_are_generated_once_and_kept_on_upgrade(tools: Tools, api) -> No
     server, kubeconfig = api
     first = server_render(tools, kubeconfig, "-f", str(AUTH))
     assert set(first) == {f"{RELEASE}-postgresql", f"{RELEASE}-minio", f"{RELEASE}-auth"}
-    assert f"/api/v1/namespaces/{NAMESPACE}/secrets/{RELEASE}-postgresql" in server.requests  # lookup ran
+    assert f"/api/v1/namespaces/{NAMESPACE}/secrets/{RELEASE}-postgresql" in server.paths  # lookup ran
 
     again = server_render(tools, kubeconfig, "-f", str(AUTH))  # nothing installed yet: new random values
     assert again[f"{RELEASE}-postgresql"]["data"] != first[f"{RELEASE}-postgresql"]["data"]
@@ -69,7 +69,7 @@ def test_existing_secrets_are_neither_generated_nor_looked_up(tools: Tools, api)
         "--set", "trackingServer.auth.enabled=true", "--set", "trackingServer.auth.existingSecret=my-auth",
     )
     assert secrets == {}
-    assert not [r for r in server.requests if "/secrets/" in r]
+    assert not [r for r in server.paths if "/secrets/" in r]
 
 
 def test_a_kept_secret_keeps_user_rotated_values(tools: Tools, api) -> None:
