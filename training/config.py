@@ -68,7 +68,7 @@ class TrainSettings(BaseSettings):
     s3_endpoint_url: str | None = Field(
         None, description="S3 endpoint for s3:// data (default: MLFLOW_S3_ENDPOINT_URL)"
     )
-    tracking_timeout: float = Field(60.0, gt=0, description="seconds to wait for the tracking server")
+    tracking_timeout: float = Field(60.0, gt=0, description="seconds to wait for the tracking server and its artifact store")
 
     @field_validator("task", mode="before")
     @classmethod

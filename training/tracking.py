@@ -6,6 +6,8 @@ import importlib.metadata
 import logging
 import os
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import pandas as pd
 import requests
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from training.errors import TrackingUnavailable
 from training.experiment import Outcome
@@ -27,21 +29,60 @@ BASE_REQUIREMENTS = ("mlflow", "pycaret", "scikit-learn", "pandas", "numpy", "sc
 
 
 def wait_for_tracking_server(uri: str, timeout: float) -> None:
-    """Block until an http(s) tracking server answers /health; local stores need no wait."""
+    """Block until an http(s) tracking server answers /health and its artifact store answers too.
+
+    A server proxying artifacts is healthy before its S3 store is (a bucket not yet created, a
+    MinIO pod not yet scheduled); checking the store first keeps a long training from failing
+    at its first upload. Local stores need no wait.
+    """
     if not uri.startswith(("http://", "https://")):
         return
-    url = uri.rstrip("/") + "/health"
+    base = uri.rstrip("/")
+    deadline = time.monotonic() + timeout
     try:
-        for attempt in Retrying(
-            stop=stop_after_delay(timeout),
-            wait=wait_exponential(multiplier=0.5, max=5),
-            retry=retry_if_exception_type(requests.RequestException),
-            reraise=True,
-        ):
-            with attempt:
-                requests.get(url, timeout=5).raise_for_status()
+        _retry_until(deadline, "the tracking server", lambda: requests.get(base + "/health", timeout=5).raise_for_status())
     except requests.RequestException as exc:
         raise TrackingUnavailable(f"tracking server {uri} unreachable after {timeout:.0f}s: {_short(exc)}") from None
+    try:
+        _retry_until(deadline, "its artifact store", lambda: _check_artifact_store(base))
+    except requests.RequestException as exc:
+        raise TrackingUnavailable(
+            f"tracking server {uri} is up but its artifact store did not answer within {timeout:.0f}s: {_short(exc)}"
+        ) from None
+
+
+def _retry_until(deadline: float, what: str, check: Callable[[], None]) -> None:
+    def say_once(state: RetryCallState) -> None:
+        if state.attempt_number == 1 and state.outcome is not None:
+            log.info("waiting for %s (%s)", what, _short(state.outcome.exception()))
+
+    for attempt in Retrying(
+        stop=stop_after_delay(max(deadline - time.monotonic(), 0)),
+        wait=wait_exponential(multiplier=0.5, max=5),
+        retry=retry_if_exception_type(requests.RequestException),
+        before_sleep=say_once,
+        reraise=True,
+    ):
+        with attempt:
+            check()
+
+
+def _check_artifact_store(base: str) -> None:
+    """List the root of the proxied artifact store; 503 means the server does not proxy artifacts."""
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    auth = (user, os.environ.get("MLFLOW_TRACKING_PASSWORD", "")) if user else None
+    response = requests.get(base + "/api/2.0/mlflow-artifacts/artifacts", auth=auth, timeout=30)
+    if response.status_code == 503:
+        return  # --no-serve-artifacts: the client writes to the store itself
+    if response.status_code in (401, 403):
+        log.warning("cannot check the artifact store (HTTP %d for this user); going on", response.status_code)
+        return
+    if not response.ok:
+        try:
+            detail = response.json()["message"]
+        except (ValueError, KeyError, TypeError):
+            detail = response.text
+        raise requests.HTTPError(f"HTTP {response.status_code}: {detail[:300]}", response=response)
 
 
 def _short(exc: Exception) -> str:

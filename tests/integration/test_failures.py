@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
 from tests.integration.helpers import FAST, aliases, parent_runs, runs, train, versions
+from tests import services
 from tests.services import REPO
 
 pytestmark = pytest.mark.integration
@@ -80,6 +85,43 @@ def test_unreachable_tracking_server(monkeypatch: pytest.MonkeyPatch, caplog, mo
     assert train(model_name, "--tracking-timeout", "2") == 4
     assert time.monotonic() - started < 30
     assert "unreachable after 2s: connection refused" in caplog.text
+
+
+@pytest.fixture(scope="module")
+def server_without_bucket(tmp_path_factory: pytest.TempPathFactory, tracking_env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """A healthy tracking server whose artifact bucket does not exist (yet): (url, bucket)."""
+    bucket = f"late-{uuid.uuid4().hex[:8]}"
+    env = {**tracking_env, "TRACKING_ARTIFACTS_DESTINATION": f"s3://{bucket}/artifacts"}
+    with services.tracking_server(tmp_path_factory.mktemp("tracking-late-bucket"), env) as url:
+        yield url, bucket
+
+
+def test_missing_artifact_store_fails_before_training(
+    server_without_bucket: tuple[str, str], monkeypatch: pytest.MonkeyPatch, caplog, model_name: str
+) -> None:
+    url, bucket = server_without_bucket
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    assert train(model_name, "--data", "sklearn:breast_cancer", "--tracking-timeout", "3") == 4
+    assert (f"tracking server {url} is up but its artifact store did not answer within 3s: HTTP 404: "
+            f"Failed to list artifacts in s3://{bucket}/artifacts: The specified bucket does not exist") in caplog.text
+    assert "compare_models" not in caplog.text  # no time spent training
+    assert runs(model_name) == []
+
+
+def test_trainer_waits_for_the_artifact_store(
+    server_without_bucket: tuple[str, str], minio: services.Minio, caplog, model_name: str
+) -> None:
+    from training.tracking import wait_for_tracking_server
+
+    url, bucket = server_without_bucket
+    caplog.set_level(logging.INFO, logger="training.tracking")
+    create = threading.Timer(3, minio.client().create_bucket, kwargs={"Bucket": bucket})
+    create.start()
+    started = time.monotonic()
+    wait_for_tracking_server(url, timeout=60)
+    create.join()
+    assert time.monotonic() - started >= 3
+    assert "waiting for its artifact store (HTTP 404: Failed to list artifacts" in caplog.text
 
 
 def test_sigterm_marks_the_run_failed(tracking_uri: str, model_name: str) -> None:
