@@ -247,3 +247,35 @@ def test_settings_the_chart_passes_exist_in_the_programs(tools: Tools) -> None:
     (config,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-train-config")]
     for key in yaml.safe_load(config["data"]["config.yaml"]):
         assert key in TrainSettings.model_fields, key
+
+
+def _cpu_millis(quantity: str) -> int:
+    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
+
+
+def _pod_cpu_request(spec: dict) -> int:
+    """What the scheduler reserves: the larger of the biggest init container and the containers' sum."""
+    def request(c: dict) -> int:
+        return _cpu_millis(str(c.get("resources", {}).get("requests", {}).get("cpu", "0")))
+    init = max((request(c) for c in spec.get("initContainers", [])), default=0)
+    return max(init, sum(request(c) for c in spec["containers"]))
+
+
+def test_up_release_fits_a_two_cpu_kind_node(up_release) -> None:
+    """The release's CPU requests leave room for kind's control plane on 2 CPUs in each phase of
+    `make e2e`; otherwise a pod stays Pending (MinIO did, once, and the training failed)."""
+    _, docs = up_release
+    control_plane = 250 + 200 + 100 + 100 + 2 * 100  # apiserver, controller-manager, scheduler, etcd, 2x coredns
+    cpu = {(p.kind, p.name): _pod_cpu_request(p.spec) for p in pod_templates(docs)}
+    assert all(cpu.values()), [name for name, m in cpu.items() if not m]
+    deployments = of_kind(docs, "Deployment")
+    steady = sum(m * deployments[name]["spec"].get("replicas", 1) for (kind, name), m in cpu.items() if kind == "Deployment")
+    steady += sum(m for (kind, _), m in cpu.items() if kind == "StatefulSet")
+    model_server = next(m for (kind, name), m in cpu.items() if kind == "Deployment" and name.endswith("-model-server"))
+    phases = {
+        "helm install": sum(m for (kind, _), m in cpu.items() if kind == "Job"),
+        "make train (and the rollout's surge pod)": next(m for (kind, _), m in cpu.items() if kind == "CronJob") + model_server,
+        "make predict, helm test": _pod_cpu_request(_predict_pod()["spec"]) + sum(m for (kind, _), m in cpu.items() if kind == "Pod"),
+    }
+    for phase, extra in phases.items():
+        assert control_plane + steady + extra <= 2000, f"{phase}: the release requests {steady + extra}m CPU"

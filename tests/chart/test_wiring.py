@@ -522,6 +522,8 @@ def test_model_server_serving(chart) -> None:
     assert env_value(c, "SERVE_PORT") == "8080" and c["ports"][0]["containerPort"] == 8080
     startup = c["startupProbe"]
     assert int(env_value(c, "SERVE_WAIT_TIMEOUT")) < startup["periodSeconds"] * startup["failureThreshold"]
+    # helm --wait must not call the rollout failed while the pods may still wait for a champion
+    assert d["spec"]["progressDeadlineSeconds"] >= startup["periodSeconds"] * startup["failureThreshold"] + 60
     assert c["resources"]["requests"] and c["resources"]["limits"]
     hpas, pdbs = of_kind(docs, "HorizontalPodAutoscaler"), of_kind(docs, "PodDisruptionBudget")
     if ms["autoscaling"]["enabled"]:
