@@ -36,6 +36,23 @@ die() { log "FAILED: $*"; exit 1; }
 T0=$(date +%s)
 phase() { log "---- $* ($(( $(date +%s) - T0 ))s)"; }
 
+# On failure, say why at the end of the output (CI shows its tail): the pods, the recent
+# warnings, and the logs of every pod that is not Running/Succeeded or has restarted.
+diagnose() {
+  local rc=$?
+  [ "$rc" -ne 0 ] || return 0
+  log "FAILED after $(( $(date +%s) - T0 ))s (exit $rc); diagnostics of namespace $K8S_NAMESPACE:"
+  "${K[@]}" get pods -o wide 2>&1 || return 0
+  "${K[@]}" get events --field-selector type=Warning --sort-by=.lastTimestamp 2>&1 | tail -n 15
+  local pod
+  for pod in $("${K[@]}" get pods -o go-template='{{range .items}}{{$bad := ne .status.phase "Running"}}{{if eq .status.phase "Succeeded"}}{{$bad = false}}{{end}}{{range .status.initContainerStatuses}}{{if gt .restartCount 0}}{{$bad = true}}{{end}}{{end}}{{range .status.containerStatuses}}{{if or (gt .restartCount 0) (not .ready)}}{{$bad = true}}{{end}}{{end}}{{if $bad}}{{.metadata.name}} {{end}}{{end}}' 2>/dev/null); do
+    log "logs of pod/$pod (last 40 lines per container):"
+    "${K[@]}" logs "pod/$pod" --all-containers --prefix --tail=40 2>&1 || true
+  done
+  log "FAILED (exit $rc): see the pods and logs above"
+}
+trap diagnose EXIT
+
 phase "cluster"
 # KIND_OFFLINE=1: no registry (this project's CI machine): assemble the node image here.
 # KIND_OFFLINE=0: kind's own node image (or KIND_NODE_IMAGE), created by `make up`.
