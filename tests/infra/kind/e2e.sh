@@ -45,7 +45,7 @@ diagnose() {
   "${K[@]}" get pods -o wide 2>&1 || return 0
   "${K[@]}" get events --field-selector type=Warning --sort-by=.lastTimestamp 2>&1 | tail -n 15
   local pod
-  for pod in $("${K[@]}" get pods -o go-template='{{range .items}}{{$bad := ne .status.phase "Running"}}{{if eq .status.phase "Succeeded"}}{{$bad = false}}{{end}}{{range .status.initContainerStatuses}}{{if gt .restartCount 0}}{{$bad = true}}{{end}}{{end}}{{range .status.containerStatuses}}{{if or (gt .restartCount 0) (not .ready)}}{{$bad = true}}{{end}}{{end}}{{if $bad}}{{.metadata.name}} {{end}}{{end}}' 2>/dev/null); do
+  for pod in $("${K[@]}" get pods -o go-template='{{range .items}}{{$bad := ne .status.phase "Running"}}{{range .status.initContainerStatuses}}{{if gt .restartCount 0}}{{$bad = true}}{{end}}{{end}}{{range .status.containerStatuses}}{{if or (gt .restartCount 0) (not .ready)}}{{$bad = true}}{{end}}{{end}}{{if eq .status.phase "Succeeded"}}{{$bad = false}}{{end}}{{if $bad}}{{.metadata.name}} {{end}}{{end}}' 2>/dev/null); do
     log "logs of pod/$pod (last 40 lines per container):"
     "${K[@]}" logs "pod/$pod" --all-containers --prefix --tail=40 2>&1 || true
   done
