@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.integration.helpers import FAST, aliases, parent_runs, runs, train, versions
 from tests import services
+from tests.integration.helpers import FAST, aliases, parent_runs, runs, train, versions
 from tests.services import REPO
 
 pytestmark = pytest.mark.integration
