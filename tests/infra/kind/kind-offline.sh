@@ -130,8 +130,11 @@ build_etcd() {
   log "building etcd $ETCD_VERSION -> $ETCD_DIR"
   rm -rf "$ETCD_DIR.partial" && mkdir -p "$ETCD_DIR.partial"
   (cd "$HERE/etcd" && go_env "${NICE[@]}" go build -ldflags='-s -w' -o "$ETCD_DIR.partial/etcd" .)
-  "$ETCD_DIR.partial/etcd" --version | grep -q "etcd Version: ${ETCD_VERSION#v}" \
-    || die "built etcd is not ${ETCD_VERSION}: $("$ETCD_DIR.partial/etcd" --version | head -1)"
+  # Read the whole output first: `etcd --version | grep -q` fails under pipefail when grep
+  # exits at its match and etcd dies of SIGPIPE.
+  local got
+  got=$("$ETCD_DIR.partial/etcd" --version)
+  [[ $got == *"etcd Version: ${ETCD_VERSION#v}"* ]] || die "built etcd is not ${ETCD_VERSION}: ${got%%$'\n'*}"
   touch "$ETCD_DIR.partial/.ok" && rm -rf "$ETCD_DIR" && mv "$ETCD_DIR.partial" "$ETCD_DIR"
 }
 
