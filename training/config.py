@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import yaml
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -88,8 +89,24 @@ class TrainSettings(BaseSettings):
         yaml_file = _config_path(init_settings(), env_settings())
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if yaml_file is not None:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+            sources.append(_yaml_source(settings_cls, yaml_file))
         return tuple(sources)
+
+
+def _yaml_source(settings_cls: type[BaseSettings], path: Path) -> YamlConfigSettingsSource:
+    """The YAML file as a settings source, after checking that it is a mapping of settings."""
+    try:
+        content = yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as exc:
+        where = f" at line {exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}" if exc.problem_mark else ""
+        raise ConfigError(f"config file {path} is not valid YAML: {exc.problem}{where}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"config file {path} is not readable YAML: {exc}") from None
+    if content is not None and not isinstance(content, dict):
+        raise ConfigError(
+            f"config file {path} must be a mapping of settings (e.g. 'folds: 5'), not a {type(content).__name__}"
+        )
+    return YamlConfigSettingsSource(settings_cls, yaml_file=path)
 
 
 def _config_path(flags: dict, env: dict) -> Path | None:

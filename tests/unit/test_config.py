@@ -92,3 +92,24 @@ def test_unknown_yaml_key_is_rejected(tmp_path: Path) -> None:
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(["--config", str(tmp_path / "nope.yaml")])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("folds: [1\n  x: y\n", r"not valid YAML: expected ',' or '\]', but got ':' at line 2, column 4"),
+        ("- lr\n- rf\n", "must be a mapping of settings .* not a list"),
+        ("\xff\xfe", "not readable YAML"),
+    ],
+)
+def test_unusable_config_file(tmp_path: Path, content: str, message: str) -> None:
+    config = tmp_path / "train.yaml"
+    config.write_bytes(content.encode("latin-1"))
+    with pytest.raises(ConfigError, match=message):
+        load_settings(["--config", str(config)])
+
+
+def test_empty_config_file_means_defaults(tmp_path: Path) -> None:
+    config = tmp_path / "train.yaml"
+    config.write_text("")
+    assert load_settings(["--config", str(config)]).folds == 5
