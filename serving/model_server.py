@@ -42,7 +42,14 @@ class ServeSettings(BaseSettings):
 
 
 class ModelNotFound(Exception):
-    pass
+    """Not registered yet (or no such alias yet): worth waiting for."""
+
+
+class TrackingError(Exception):
+    """The tracking server did not answer properly (down, restarting, overloaded): worth waiting for."""
+
+
+REFUSED = ("UNAUTHENTICATED", "PERMISSION_DENIED")
 
 
 def resolve_version(client: MlflowClient, name: str, alias: str, wait_timeout: float) -> str:
@@ -52,7 +59,11 @@ def resolve_version(client: MlflowClient, name: str, alias: str, wait_timeout: f
         try:
             model = client.get_registered_model(name)
         except MlflowException as exc:
-            raise ModelNotFound(f"registered model '{name}' does not exist") from exc
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                raise ModelNotFound(f"registered model '{name}' does not exist") from exc
+            if exc.error_code in REFUSED:  # waiting does not fix credentials
+                raise SystemExit(f"error: the tracking server refused access to model '{name}': {exc.message}") from None
+            raise TrackingError(f"tracking server error: {exc.message[:500]}") from exc
         if alias not in model.aliases:
             raise ModelNotFound(f"model '{name}' has no alias '{alias}' (aliases: {dict(model.aliases) or 'none'})")
         return model.aliases[alias]
@@ -61,7 +72,7 @@ def resolve_version(client: MlflowClient, name: str, alias: str, wait_timeout: f
         for attempt in Retrying(
             stop=stop_after_delay(wait_timeout),
             wait=wait_fixed(5),
-            retry=retry_if_exception_type((ModelNotFound, RequestException)),
+            retry=retry_if_exception_type((ModelNotFound, TrackingError, RequestException)),
             before_sleep=lambda state: log.info("waiting for models:/%s@%s: %s", name, alias, state.outcome.exception()),
         ):
             with attempt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -123,3 +124,24 @@ def test_model_server_gives_up_clearly_when_no_champion(tracking_server: str) ->
     )
     assert result.returncode == 1
     assert "no model to serve after 1s: registered model 'never-trained' does not exist" in result.stderr
+
+
+def test_model_server_reports_an_unreachable_tracking_server_as_such() -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "serving", "--model-name", "any", "--wait-timeout", "1"],
+        env={
+            "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+            "PATH": "/usr/bin:/bin",
+        },
+        cwd=services.REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "no model to serve after 1s: tracking server error:" in result.stderr
+    assert "does not exist" not in result.stderr
