@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import requests
 
 from serving.client import score
 from serving.processes import ServiceFailed, free_port, process, wait_http
@@ -70,7 +71,17 @@ def main(argv: list[str] | None = None) -> int:
                 _step(f"model server starting for models:/{settings.model_name}@champion (log: {model_log})")
                 url = f"http://127.0.0.1:{port}"
                 wait_http(f"{url}/ping", 180, server, model_log)
-                _show_predictions(url, settings)
+                try:
+                    _show_predictions(url, settings)
+                except (RuntimeError, requests.RequestException) as exc:
+                    print(
+                        f"demo: scoring failed: {exc}\n"
+                        f"demo: the champion of '{settings.model_name}' may have been trained on other data "
+                        "(a new model for other data is not compared with it); "
+                        "use another DEMO_STATE or --model-name",
+                        file=sys.stderr,
+                    )
+                    return 1
             _step(f"MLflow UI was at {tracking_uri}; browse it again with: make ui DEMO_STATE={args.state_dir}")
     except ServiceFailed as exc:
         print(f"demo: {exc}", file=sys.stderr)
