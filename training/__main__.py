@@ -103,7 +103,8 @@ def _train_in_run(settings: TrainSettings, run_id: str) -> registry.Decision:
         outcome = experiment.run(frame, target=target, task=task, metric=metric, settings=settings, plot_dir=Path(tmp))
         log.info("leaderboard:\n%s", outcome.leaderboard.head(10).to_string())
         tracking.log_leaderboard(outcome, task)
-        mlflow.log_artifacts(tmp, artifact_path="plots")
+        for plot in outcome.plots:
+            mlflow.log_artifact(str(plot), artifact_path="plots")
     holdout = {f"holdout_{metric_key(name, task)}": value for name, value in outcome.holdout.items()}
     mlflow.log_metrics(holdout)
     mlflow.log_param("best_model", outcome.model_label)
