@@ -462,6 +462,7 @@ def test_training_job_and_cronjob_run_the_same(chart) -> None:
     assert config["data"] == training["data"] and config["folds"] == training["folds"]
     assert config.get("models", "") == ",".join(training["models"])
     assert config["model_name"] == values["model"]["name"]
+    assert config.get("budget_minutes") == training["budgetMinutes"]  # null: no budget
     s3_data = training["data"].startswith("s3://")
     assert ("AWS_ACCESS_KEY_ID" in env_of(train)) == s3_data
     if s3_data and training["dataS3"]["existingSecret"]:
