@@ -46,7 +46,7 @@ test-core: venv tools  ## unit, integration and serving tests (no Docker needed)
 test: venv tools images  ## every test, the container tests on freshly built images
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: lint-docker  ## hadolint on every Dockerfile
+lint: venv lint-docker  ## hadolint on every Dockerfile
 
 lock:  ## re-resolve requirements.lock from pyproject.toml
 	$(VENV)/bin/pip install -q uv
