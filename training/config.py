@@ -12,10 +12,10 @@ import yaml
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
 from serving import settings
@@ -93,8 +93,12 @@ class TrainSettings(BaseSettings):
         return tuple(sources)
 
 
-def _yaml_source(settings_cls: type[BaseSettings], path: Path) -> YamlConfigSettingsSource:
-    """The YAML file as a settings source, after checking that it is a mapping of settings."""
+def _yaml_source(settings_cls: type[BaseSettings], path: Path) -> InitSettingsSource:
+    """The YAML file as a settings source, after checking that it is a mapping of settings.
+
+    Parsed once here and handed over as a mapping (what YamlConfigSettingsSource does after
+    reading the file itself), so a bad file gets a precise ConfigError.
+    """
     try:
         content = yaml.safe_load(path.read_text())
     except yaml.MarkedYAMLError as exc:
@@ -106,7 +110,7 @@ def _yaml_source(settings_cls: type[BaseSettings], path: Path) -> YamlConfigSett
         raise ConfigError(
             f"config file {path} must be a mapping of settings (e.g. 'folds: 5'), not a {type(content).__name__}"
         )
-    return YamlConfigSettingsSource(settings_cls, yaml_file=path)
+    return InitSettingsSource(settings_cls, init_kwargs=content or {})
 
 
 def _config_path(flags: dict, env: dict) -> Path | None:
