@@ -146,3 +146,15 @@ def model_server(workdir: Path, tracking_uri: str, model_name: str, alias: str =
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/ping", 180, proc, log)
         yield url
+
+
+def serve_until_it_gives_up(model_name: str, wait_timeout: int = 1, **env: str) -> subprocess.CompletedProcess:
+    """Runs mlops-serve for ``model_name`` with only ``env``; it must give up by itself."""
+    return subprocess.run(
+        [sys.executable, "-m", "serving", "--model-name", model_name, "--wait-timeout", str(wait_timeout)],
+        env={**env, "PATH": "/usr/bin:/bin"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

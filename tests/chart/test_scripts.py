@@ -319,11 +319,9 @@ def test_score_rows_fails_on_a_wrong_answer(fake: FakeServer, tmp_path: Path, st
 def test_model_server_fails_at_once_when_the_tracking_server_refuses_it(auth_tracking) -> None:
     """Wrong credentials are not waited out (SERVE_WAIT_TIMEOUT is long) and not called 'does not exist'."""
     url, (user, _) = auth_tracking
-    proc = subprocess.run(
-        [sys.executable, "-m", "serving", "--model-name", "any", "--wait-timeout", "600"],
-        env={"MLFLOW_TRACKING_URI": url, "MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": "wrong",
-             "PATH": "/usr/bin:/bin"},
-        cwd=services.REPO, capture_output=True, text=True, timeout=120,
+    proc = services.serve_until_it_gives_up(
+        "any", wait_timeout=600,
+        MLFLOW_TRACKING_URI=url, MLFLOW_TRACKING_USERNAME=user, MLFLOW_TRACKING_PASSWORD="wrong",
     )
     assert proc.returncode == 1
     assert "error: the tracking server refused access to model 'any'" in proc.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,20 +111,8 @@ def test_scoring_client_reports_server_errors(classifier, tmp_path: Path, capsys
     assert "HTTP 400" in capsys.readouterr().err
 
 
-def serve_until_it_gives_up(model_name: str, **env: str) -> subprocess.CompletedProcess:
-    """Runs mlops-serve with a one-second wait for ``model_name``; it must give up by itself."""
-    return subprocess.run(
-        [sys.executable, "-m", "serving", "--model-name", model_name, "--wait-timeout", "1"],
-        env={**env, "PATH": "/usr/bin:/bin"},
-        cwd=services.REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_model_server_gives_up_clearly_when_no_champion(tracking_server: str) -> None:
-    result = serve_until_it_gives_up("never-trained", MLFLOW_TRACKING_URI=tracking_server)
+    result = services.serve_until_it_gives_up("never-trained", MLFLOW_TRACKING_URI=tracking_server)
     assert result.returncode == 1
     assert "no model to serve after 1s: registered model 'never-trained' does not exist" in result.stderr
 
@@ -135,7 +121,7 @@ def test_model_server_reports_an_unreachable_tracking_server_as_such() -> None:
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = serve_until_it_gives_up(
+    result = services.serve_until_it_gives_up(
         "any", MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}", MLFLOW_HTTP_REQUEST_MAX_RETRIES="0"
     )
     assert result.returncode == 1
